@@ -1,0 +1,1 @@
+"""Billing context: daily shipping documents, EDO, finance events."""

@@ -1,0 +1,1 @@
+"""Catalog context: vendors and products."""

@@ -1,0 +1,47 @@
+"""Events the catalog publishes."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esd_contracts.envelope import Event, Money
+
+KeySource = Literal["generator", "pool", "vendor_api"]
+
+
+class RequiredField(BaseModel):
+    """A field the partner must send with an order of this product (e.g. a Kaspersky PIN)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Key in the order's `fields` object")
+    title: str = Field(description="Human title of the field")
+    pattern: str = Field(description="Regular expression the whole value must match")
+
+
+class ProductChanged(Event):
+    """A product was created or any of its attributes changed; carries the whole product.
+
+    ``correlation_id`` is a fresh id per change. Consumers keep a replica keyed by ``sku`` and
+    apply a change only when its ``revision`` is newer than the one they hold.
+    """
+
+    CONTEXT: ClassVar[str] = "catalog"
+
+    sku: str = Field(description="Stock keeping unit, unique across the catalog")
+    revision: int = Field(description="Monotonic revision of this product; newer wins")
+    name: str = Field(description="Product name as partners see it")
+    vendor: str = Field(description="Vendor name, e.g. 'Kaspersky'")
+    version: str = Field(description="Product version, e.g. '2026'")
+    category: str = Field(description="Category name")
+    kind: Literal["key", "subscription"] = Field(description="One-off key or a subscription")
+    base_price: Money = Field(description="Base price before partner terms, RUB")
+    vat_rate: str = Field(description="'exempt' or a percentage such as '22'")
+    required_fields: tuple[RequiredField, ...] = Field(
+        default=(), description="Fields an order of this product must carry"
+    )
+    download_url: str = Field(description="Where the vendor's distribution is downloaded")
+    key_source: KeySource = Field(description="Which keys adapter issues this product's keys")
+    active: bool = Field(description="Inactive products cannot be ordered")

@@ -1,0 +1,1 @@
+"""Credit context: credit lines, reservations, debt, payments."""

@@ -1,0 +1,1 @@
+"""Keys context: licence keys from vendors. Plain keys never travel in events."""

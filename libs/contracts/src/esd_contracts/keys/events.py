@@ -1,0 +1,30 @@
+"""Events the keys service publishes. They never carry a key itself."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from pydantic import Field
+
+from esd_contracts.envelope import Event
+
+
+class KeysIssued(Event):
+    """All keys of the order exist and are stored encrypted."""
+
+    CONTEXT: ClassVar[str] = "keys"
+
+    order_id: uuid.UUID = Field(description="Order the keys are for")
+    partner_id: uuid.UUID = Field(description="Owner")
+    key_ids: tuple[uuid.UUID, ...] = Field(description="Ids of the issued keys, one per unit")
+
+
+class KeysFailed(Event):
+    """No key was issued; the order cannot be delivered."""
+
+    CONTEXT: ClassVar[str] = "keys"
+
+    order_id: uuid.UUID = Field(description="Order that failed")
+    partner_id: uuid.UUID = Field(description="Owner")
+    reason: str = Field(description="'vendor_unavailable' or 'out_of_stock'")

@@ -1,0 +1,1 @@
+"""Orders context: intake and the order saga."""

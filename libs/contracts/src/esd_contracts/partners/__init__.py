@@ -1,0 +1,1 @@
+"""Partners context (owned by the gateway): applications, partners, API keys."""

@@ -1,0 +1,1 @@
+"""Platform context: messages every service hears (e.g. the test clock)."""

@@ -1,0 +1,133 @@
+"""Every exchange, queue and binding of esd, in one place.
+
+Each service declares the whole topology at start (declarations are idempotent), so a publish
+never finds "no queue yet" because of the order in which services came up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from esd_contracts.billing.commands import RecordShipment
+from esd_contracts.billing.events import ShipmentRecorded
+from esd_contracts.billing.queries import GetDocuments
+from esd_contracts.catalog.events import ProductChanged
+from esd_contracts.credit.commands import (
+    CaptureCredit,
+    ReleaseCredit,
+    ReserveCredit,
+    SetCreditTerms,
+)
+from esd_contracts.credit.events import (
+    CreditCaptured,
+    CreditRefused,
+    CreditReleased,
+    CreditReserved,
+    CreditTermsSet,
+)
+from esd_contracts.credit.queries import GetBalance
+from esd_contracts.envelope import Message, Query
+from esd_contracts.keys.commands import IssueKeys
+from esd_contracts.keys.events import KeysFailed, KeysIssued
+from esd_contracts.keys.queries import GetOrderKeys
+from esd_contracts.orders.commands import CancelOrder, PlaceOrder
+from esd_contracts.orders.events import (
+    CancellationRefused,
+    OrderCancelled,
+    OrderCompleted,
+    OrderFailed,
+    OrderRejected,
+)
+from esd_contracts.partners.events import PartnerRegistered
+
+DEAD_LETTER_EXCHANGE = "esd.dead-letter"
+"""Where a queue's poison messages go, routed by the queue's name into ``<queue>.dlq``."""
+
+DELIVERY_LIMIT = 8
+"""Deliveries of one message before RabbitMQ parks it in the dead-letter queue."""
+
+QUERY_TTL_MS = 30_000
+"""A query nobody answered within this time is dropped: its caller gave up long ago."""
+
+SERVICES = ("catalog", "orders", "credit", "keys", "billing", "gateway")
+
+
+@dataclass(frozen=True)
+class Route:
+    """``consumer`` handles ``message`` from its own durable quorum queue."""
+
+    consumer: str
+    message: type[Message]
+
+    @property
+    def queue(self) -> str:
+        """``<consumer>.<Message>``, e.g. ``credit.ReserveCredit``."""
+        return f"{self.consumer}.{self.message.__name__}"
+
+    @property
+    def exchange(self) -> str:
+        return self.message.exchange_name()
+
+    @property
+    def routing_key(self) -> str:
+        return self.message.message_type()
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dlq"
+
+
+ROUTES: tuple[Route, ...] = (
+    # orders: intake and the saga's replies
+    Route("orders", PlaceOrder),
+    Route("orders", CancelOrder),
+    Route("orders", CreditReserved),
+    Route("orders", CreditRefused),
+    Route("orders", CreditCaptured),
+    Route("orders", CreditReleased),
+    Route("orders", KeysIssued),
+    Route("orders", KeysFailed),
+    Route("orders", ShipmentRecorded),
+    # credit
+    Route("credit", ReserveCredit),
+    Route("credit", CaptureCredit),
+    Route("credit", ReleaseCredit),
+    Route("credit", SetCreditTerms),
+    Route("credit", PartnerRegistered),
+    # keys
+    Route("keys", IssueKeys),
+    # billing
+    Route("billing", RecordShipment),
+    Route("billing", PartnerRegistered),
+    Route("billing", CreditTermsSet),
+    # gateway read models
+    Route("gateway", ProductChanged),
+    Route("gateway", OrderCompleted),
+    Route("gateway", OrderRejected),
+    Route("gateway", OrderFailed),
+    Route("gateway", OrderCancelled),
+    Route("gateway", CancellationRefused),
+)
+
+QUERIES: tuple[type[Query], ...] = (GetBalance, GetOrderKeys, GetDocuments)
+
+
+def route(consumer: str, message: type[Message]) -> Route:
+    """The registered route of ``message`` to ``consumer``; unregistered is a programming error."""
+    for candidate in ROUTES:
+        if candidate.consumer == consumer and candidate.message is message:
+            return candidate
+    raise LookupError(f"no route of {message.__name__} to {consumer}; add it to ROUTES")
+
+
+def query_queue(query: type[Query]) -> str:
+    """``credit.GetBalance``: the queue a query's owner answers on."""
+    return f"{query.CONTEXT}.{query.__name__}"
+
+
+def exchanges() -> set[str]:
+    """Every topic exchange a message can be published to."""
+    names = {r.exchange for r in ROUTES}
+    names.update(q.exchange_name() for q in QUERIES)
+    names.add("platform.events")
+    return names

@@ -1,0 +1,51 @@
+"""The database engine: one PostgreSQL database, one schema per service.
+
+Connections carry ``lock_timeout`` and ``idle_in_transaction_session_timeout`` so that a
+cancelled task can never leave a transaction holding row locks for long (SQLAlchemy #8145).
+``synchronous_commit`` stays on: money and keys survive a crash once acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from esd_platform.settings import PlatformSettings
+
+
+def create_engine(settings: PlatformSettings, service: str, schema: str) -> AsyncEngine:
+    """An async engine whose connections look in ``schema`` first."""
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {
+                "application_name": f"esd-{service}",
+                "search_path": f"{schema},public",
+                "lock_timeout": "5s",
+                "idle_in_transaction_session_timeout": "30s",
+            }
+        },
+    )
+
+
+async def ensure_database(settings: PlatformSettings) -> None:
+    """Create the configured database if the server does not have it yet."""
+    url = make_url(settings.sqlalchemy_url)
+    name = url.database or "esd"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database="postgres",
+    )
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another service created it at the same moment
+    finally:
+        await admin.close()

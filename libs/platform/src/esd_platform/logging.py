@@ -1,0 +1,56 @@
+"""Structured JSON logs: every line one JSON object carrying the correlation id in context.
+
+Standard-library loggers (faststream, litestar, sqlalchemy, alembic) go through the same
+renderer, so nothing prints plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+_shared: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+    structlog.processors.format_exc_info,
+]
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route structlog and stdlib logging to one JSON renderer on stderr."""
+    structlog.configure(
+        processors=[*_shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiormq", "aio_pika", "asyncio"):
+        logging.getLogger(noisy).setLevel("WARNING")
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def bind_correlation(correlation_id: str | None, **extra: Any) -> None:
+    """Put the order's correlation id (and more) into every log line of this task."""
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id, **extra)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

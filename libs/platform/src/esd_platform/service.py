@@ -1,0 +1,161 @@
+"""The runtime of one service: settings, engine, migrations, broker, outbox relay, clock.
+
+A service module builds a :class:`Service` and registers its routers; ``run()`` is its
+``main``. Several services can also be started in one event loop (the embedded run, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from faststream.rabbit import QueueType, RabbitQueue, RabbitRouter
+from sqlalchemy import text
+
+from esd_contracts.platform.events import ClockSet
+from esd_platform.clock import Clock
+from esd_platform.db import create_engine, ensure_database
+from esd_platform.logging import configure_logging, get_logger
+from esd_platform.messaging import declare_topology, make_broker, topic_exchange
+from esd_platform.migrations import migrate
+from esd_platform.outbox import Outbox
+from esd_platform.settings import PlatformSettings
+from esd_platform.uow import UnitOfWork
+
+Hook = Callable[["Service"], Awaitable[None]]
+
+
+class Service:
+    """Everything one service process owns, built in one place (the composition root)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        migrations: Path,
+        settings: PlatformSettings | None = None,
+        schema: str | None = None,
+    ) -> None:
+        self.name = name
+        self.schema = schema or name
+        self.settings = settings or PlatformSettings()
+        self.migrations = migrations
+        self.clock = Clock()
+        self.engine = create_engine(self.settings, name, self.schema)
+        self.broker = make_broker(self.settings, name)
+        self.outbox = Outbox(self.engine, self.broker, self.schema)
+        self.uow = UnitOfWork(self.engine, self.outbox, self.schema, self.clock)
+        self.log = get_logger(f"esd.{name}")
+        self._on_start: list[Hook] = []
+        self._on_stop: list[Hook] = []
+        self._started = False
+
+    def include(self, router: RabbitRouter) -> None:
+        self.broker.include_router(router)
+
+    def on_start(self, hook: Hook) -> None:
+        """Run ``hook`` after migrations and broker start (e.g. seeding, background tasks)."""
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self._on_stop.append(hook)
+
+    async def start(self) -> None:
+        await ensure_database(self.settings)
+        await migrate(self.engine, self.schema, self.migrations)
+        if self.settings.is_test:
+            await self._restore_clock()
+            self._subscribe_clock()
+        await self.broker.connect()
+        await declare_topology(self.broker)
+        await self.broker.start()
+        self.outbox.start()
+        for hook in self._on_start:
+            await hook(self)
+        self._started = True
+        self.log.info("service_started", schema=self.schema)
+
+    async def stop(self) -> None:
+        """Graceful: stop consuming, let in-flight handlers finish, flush the outbox."""
+        if not self._started:
+            return
+        self._started = False
+        for hook in reversed(self._on_stop):
+            with contextlib.suppress(Exception):
+                await hook(self)
+        await self.broker.stop()
+        await self.outbox.stop()
+        await self.engine.dispose()
+        self.log.info("service_stopped")
+
+    async def ready(self) -> bool:
+        """Broker connection alive and the database answering."""
+        try:
+            if not await self.broker.ping(timeout=2):
+                return False
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    # -- test clock -------------------------------------------------------------------------
+
+    def _subscribe_clock(self) -> None:
+        """Every process hears every ClockSet (its own exclusive queue on platform.events)."""
+        queue = RabbitQueue(
+            f"{self.name}.ClockSet.{uuid.uuid4().hex[:12]}",
+            queue_type=QueueType.CLASSIC,
+            durable=False,
+            exclusive=True,
+            auto_delete=True,
+            routing_key=ClockSet.message_type(),
+        )
+
+        @self.broker.subscriber(queue, topic_exchange(ClockSet.exchange_name()), title="clock")
+        async def on_clock_set(event: ClockSet) -> None:
+            self.clock.set(event.now)
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        f'INSERT INTO "{self.schema}".clock_setting (id, now, set_at) '
+                        "VALUES (true, :now, now()) ON CONFLICT (id) DO UPDATE "
+                        "SET now = excluded.now, set_at = excluded.set_at"
+                    ),
+                    {"now": event.now},
+                )
+
+    async def _restore_clock(self) -> None:
+        """After a restart the test clock goes on from where it was set, plus elapsed time."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f'SELECT now + (now() - set_at) AS now FROM "{self.schema}".clock_setting'
+                    )
+                )
+            ).first()
+        if row is not None:
+            self.clock.set(row.now)
+
+    # -- process entry point ---------------------------------------------------------------
+
+    def run(self) -> None:
+        """``main`` of a service process: start, serve until SIGTERM/SIGINT, stop gracefully."""
+        configure_logging(self.name, self.settings.log_level)
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,134 @@
+"""The platform's promises on the real broker and database: outbox relays once committed, the
+inbox makes redelivery harmless, a poison message ends in its dead-letter queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import aio_pika
+import pytest
+from faststream.rabbit import RabbitRouter
+from sqlalchemy import text
+
+from esd_contracts.credit.commands import ReserveCredit
+from esd_platform.messaging import consumes, topic_exchange
+from esd_platform.service import Service
+from esd_platform.testing import isolated_settings
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).parents[2] / "migrations_fixture"
+
+
+def build(settings) -> tuple[Service, list[uuid.UUID]]:  # type: ignore[no-untyped-def]
+    service = Service("credit", migrations=MIGRATIONS, settings=settings)
+    router = RabbitRouter()
+    seen: list[uuid.UUID] = []
+
+    @consumes(router, "credit", ReserveCredit)
+    async def on_reserve(cmd: ReserveCredit) -> None:
+        if cmd.amount < 0:
+            raise ValueError("poison")
+        async with service.uow.transaction(cmd.message_id) as tx:
+            if tx.duplicate:
+                return
+            await tx.conn.execute(
+                text("INSERT INTO effects VALUES (:o, :a)"), {"o": cmd.order_id, "a": cmd.amount}
+            )
+        seen.append(cmd.order_id)
+
+    service.include(router)
+    return service, seen
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[Service, list[uuid.UUID]]]:
+    async with isolated_settings() as settings:
+        service, seen = build(settings)
+        await service.start()
+        try:
+            yield service, seen
+        finally:
+            await service.stop()
+
+
+def command(amount: str, order_id: uuid.UUID | None = None, **kw: object) -> ReserveCredit:
+    oid = order_id or uuid.uuid4()
+    return ReserveCredit(
+        correlation_id=oid, order_id=oid, partner_id=uuid.uuid4(), amount=Decimal(amount),
+        occurred_at=datetime.now(UTC), **kw,
+    )
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def count(service: Service, sql: str) -> int:
+    async with service.engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+class TestOutboxAndInbox:
+    async def test_staged_message_is_relayed_after_commit_and_handled_once(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, seen = running
+        cmd = command("10.00")
+        async with service.uow.transaction() as tx:
+            tx.publish(cmd)
+        await wait_for(lambda: _true(len(seen) == 1))
+        assert await count(service, "SELECT count(*) FROM outbox") == 0
+
+    async def test_rolled_back_transaction_publishes_nothing(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, seen = running
+        with pytest.raises(RuntimeError):
+            async with service.uow.transaction() as tx:
+                tx.publish(command("10.00"))
+                raise RuntimeError("rollback")
+        await asyncio.sleep(0.7)
+        assert seen == []
+        assert await count(service, "SELECT count(*) FROM outbox") == 0
+
+    async def test_redelivered_message_has_one_effect(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, seen = running
+        cmd = command("10.00")
+        for _ in range(2):  # the same message_id twice, as a relay crash before delete would
+            await service.broker.publish(
+                cmd.model_dump_json().encode(),
+                exchange=topic_exchange(cmd.exchange_name()),
+                routing_key=cmd.message_type(),
+                persist=True,
+                **cmd.envelope(),
+            )
+        await wait_for(lambda: _true(len(seen) >= 1))
+        await asyncio.sleep(0.5)
+        assert await count(service, "SELECT count(*) FROM effects") == 1
+
+    async def test_poison_message_is_parked_in_the_dead_letter_queue(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, _ = running
+        async with service.uow.transaction() as tx:
+            tx.publish(command("-1.00"))
+        connection = await aio_pika.connect(service.settings.amqp_url)
+        try:
+            channel = await connection.channel()
+            dlq = await channel.declare_queue("credit.ReserveCredit.dlq", passive=True)
+
+            async def parked() -> bool:
+                declared = await channel.declare_queue(dlq.name, passive=True)
+                return (declared.declaration_result.message_count or 0) == 1
+
+            await wait_for(parked, timeout=60)
+        finally:
+            await connection.close()
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -42,7 +42,8 @@ class Outbox:
         self._insert = text(
             f'INSERT INTO "{schema}".outbox '
             "(id, exchange, routing_key, message_type, correlation_id, body) "
-            "VALUES (:id, :exchange, :routing_key, :message_type, :correlation_id, :body)"
+            "VALUES (:id, :exchange, :routing_key, :message_type, :correlation_id, :body) "
+            "ON CONFLICT (id) DO NOTHING"  # the same message staged twice is sent once
         )
         self._claim = text(
             f'SELECT id, exchange, routing_key, message_type, correlation_id, body '

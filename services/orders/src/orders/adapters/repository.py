@@ -1,0 +1,97 @@
+"""Saga persistence: one row per order (locked while a reply is applied) and its history."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orders.domain.saga import OrderSaga, State
+
+_COLUMNS = (
+    "order_id, partner_id, external_id, sku, name, quantity, unit_price, amount, vat_rate, "
+    "vat_amount, test, key_source, fields, state, reason, document_number, key_count, "
+    "completed_at, version"
+)
+
+_INSERT = text(
+    f"INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, :partner_id, "
+    ":external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, :vat_amount, :test, "
+    ":key_source, :fields, :state, :reason, :document_number, :key_count, :completed_at, "
+    ":version, :now, :now) ON CONFLICT DO NOTHING RETURNING order_id"
+)
+_SELECT_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM sagas WHERE order_id = :order_id FOR UPDATE")
+_UPDATE = text(
+    "UPDATE sagas SET state = :state, reason = :reason, document_number = :document_number, "
+    "key_count = :key_count, completed_at = :completed_at, version = version + 1, "
+    "updated_at = :now WHERE order_id = :order_id AND version = :version"
+)
+_HISTORY = text(
+    "INSERT INTO saga_history (order_id, version, state, cause, at) "
+    "VALUES (:order_id, :version, :state, :cause, :now)"
+)
+
+
+def _params(saga: OrderSaga) -> dict[str, Any]:
+    return {
+        "order_id": saga.order_id,
+        "partner_id": saga.partner_id,
+        "external_id": saga.external_id,
+        "sku": saga.sku,
+        "name": saga.name,
+        "quantity": saga.quantity,
+        "unit_price": saga.unit_price,
+        "amount": saga.amount,
+        "vat_rate": saga.vat_rate,
+        "vat_amount": saga.vat_amount,
+        "test": saga.test,
+        "key_source": saga.key_source,
+        "fields": json.dumps(saga.fields),
+        "state": saga.state.value,
+        "reason": saga.reason,
+        "document_number": saga.document_number,
+        "key_count": saga.key_count,
+        "completed_at": saga.completed_at,
+        "version": saga.version,
+    }
+
+
+async def add(conn: AsyncConnection, saga: OrderSaga, cause: str) -> bool:
+    """Insert a new saga; False when this order (or partner's external id) exists already."""
+    now = saga.now
+    inserted = (await conn.execute(_INSERT, {**_params(saga), "now": now})).first()
+    if inserted is None:
+        return False
+    await conn.execute(
+        _HISTORY,
+        {"order_id": saga.order_id, "version": 0, "state": saga.state.value, "cause": cause,
+         "now": now},
+    )
+    return True
+
+
+async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSaga | None:
+    """Load and lock one saga for the rest of the transaction."""
+    row = (await conn.execute(_SELECT_FOR_UPDATE, {"order_id": order_id})).mappings().first()
+    if row is None:
+        return None
+    data = dict(row)
+    data["state"] = State(data["state"])
+    data["fields"] = data["fields"] if isinstance(data["fields"], dict) else json.loads(data["fields"])
+    return OrderSaga(**data)
+
+
+async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> None:
+    """Persist a transition (guarded by the version read) and record it in the history."""
+    result = await conn.execute(_UPDATE, {**_params(saga), "now": saga.now})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError(f"saga {saga.order_id} changed concurrently")
+    saga.version += 1
+    await conn.execute(
+        _HISTORY,
+        {"order_id": saga.order_id, "version": saga.version, "state": saga.state.value,
+         "cause": cause, "now": saga.now},
+    )

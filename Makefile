@@ -1,0 +1,39 @@
+# esd: `make run` runs the whole platform, `make test` runs every test. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+PYPROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): $(PYPROJECTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	@$(BIN)/uv sync --inexact --python $(BIN)/python --quiet
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the workspace (uv)
+
+run: setup ## run every service and the gateway; prints URL, ops token, demo API key
+	$(BIN)/esd run
+
+test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see README)
+	$(BIN)/pytest
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs services cli
+
+asyncapi: setup ## write the AsyncAPI documents to docs/asyncapi/
+	$(BIN)/esd asyncapi
+
+bench: setup ## run the benchmarks (see bench/RESULTS.md)
+	$(BIN)/python bench/orders.py
+
+.PHONY: help setup run test lint asyncapi bench

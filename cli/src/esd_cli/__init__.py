@@ -1,0 +1,1 @@
+"""The esd command line: run the platform, operate it."""

@@ -1,0 +1,192 @@
+"""``esd run`` (``make run``): every service as its own process plus the gateway, supervised.
+
+Before starting anything it checks that PostgreSQL and RabbitMQ answer at ESD_DATABASE_URL /
+ESD_AMQP_URL. Where PostgreSQL does not, an embedded one (the ``pgserver`` package) is started
+in ``var/pgdata`` and said so in one line. RabbitMQ has no embedded twin in this mode: the run
+stops with a clear message (see README, "Running without a RabbitMQ").
+After the gateway is ready it creates (or re-keys) the demo partner and prints the gateway URL,
+the ops token and the demo partner's API key. A child that dies is restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from esd_cli.services import BACKEND
+from esd_platform.settings import PlatformSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+VAR = ROOT / "var"
+DEMO_FILE = VAR / "demo-partner.json"
+TOKEN_FILE = VAR / "ops-token"
+DEMO_APPLICATION = {
+    "company_name": "ООО «Демо Софт»",
+    "inn": "7707083893",
+    "kpp": "773601001",
+    "email": "demo@example.ru",
+    "region": "Москва",
+}
+
+
+def say(line: str) -> None:
+    print(f"esd: {line}", flush=True)  # noqa: T201 - the launcher talks to a person
+
+
+async def _postgres_up(settings: PlatformSettings) -> bool:
+    url = make_url(settings.sqlalchemy_url)
+    try:
+        conn = await asyncpg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            database="postgres", timeout=3,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+async def _rabbit_up(settings: PlatformSettings) -> bool:
+    try:
+        conn = await asyncio.wait_for(aio_pika.connect(settings.amqp_url), 5)
+    except Exception:
+        return False
+    await conn.close()
+    return True
+
+
+def _embedded_postgres(env: dict[str, str]) -> object:
+    try:
+        import pgserver  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise SystemExit(
+            "esd: no PostgreSQL at ESD_DATABASE_URL and the embedded one is not installed "
+            "(uv sync --extra embedded)"
+        ) from exc
+    server = pgserver.get_server(str(VAR / "pgdata"), cleanup_mode="stop")
+    uri = server.get_uri()
+    env["ESD_DATABASE_URL"] = uri.rsplit("/", 1)[0] + "/esd"
+    say(f"no PostgreSQL reachable: started an embedded one at {env['ESD_DATABASE_URL']}")
+    return server
+
+
+def _ops_token(env: dict[str, str]) -> str:
+    token = env.get("ESD_OPS_TOKEN")
+    if not token:
+        VAR.mkdir(exist_ok=True)
+        if TOKEN_FILE.exists():
+            token = TOKEN_FILE.read_text().strip()
+        else:
+            token = "ops-" + secrets.token_urlsafe(24)
+            TOKEN_FILE.write_text(token)
+            TOKEN_FILE.chmod(0o600)
+        env["ESD_OPS_TOKEN"] = token
+    return token
+
+
+def _seed_demo_partner(base: str, ops_token: str) -> tuple[str, str]:
+    """Create the demo partner through the public API, or give the existing one a new key."""
+    ops = {"Authorization": f"Bearer {ops_token}"}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        if DEMO_FILE.exists():
+            partner_id = json.loads(DEMO_FILE.read_text())["partner_id"]
+            answer = http.post(f"/api/v1/admin/partners/{partner_id}/api-keys", headers=ops)
+            if answer.status_code in (200, 201):
+                return partner_id, answer.json()["api_key"]
+        application = http.post("/api/v1/applications", json=DEMO_APPLICATION)
+        application.raise_for_status()
+        app_id = application.json()["application_id"]
+        approved = http.post(f"/api/v1/admin/applications/{app_id}/approve", headers=ops)
+        approved.raise_for_status()
+        partner = approved.json()
+        http.post(f"/api/v1/admin/partners/{partner['partner_id']}/go-live", headers=ops)
+        DEMO_FILE.write_text(json.dumps({"partner_id": partner["partner_id"]}))
+        return partner["partner_id"], partner["api_key"]
+
+
+def _wait_ready(base: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run_platform(keys_workers: int = 1) -> int:
+    env = dict(os.environ)
+    settings = PlatformSettings()
+    VAR.mkdir(exist_ok=True)
+    embedded = None
+    if not asyncio.run(_postgres_up(settings)):
+        embedded = _embedded_postgres(env)
+    if not asyncio.run(_rabbit_up(settings)):
+        say(
+            f"no RabbitMQ reachable at {settings.amqp_url}: start one "
+            "(rabbitmq-server -detached, or docker compose up rabbitmq) and run again"
+        )
+        return 2
+    token = _ops_token(env)
+    port = env.setdefault("ESD_GATEWAY_PORT", "8080")
+    base = f"http://127.0.0.1:{port}"
+
+    commands: list[list[str]] = []
+    for name in BACKEND:
+        copies = keys_workers if name == "keys" else 1
+        commands.extend([[sys.executable, "-m", name]] * copies)
+    commands.append([sys.executable, "-m", "gateway"])
+    children = [subprocess.Popen(cmd, env=env) for cmd in commands]  # noqa: S603
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    if not _wait_ready(base, time.monotonic() + 90):
+        say("the gateway did not become ready in 90 s; see the logs above")
+    else:
+        partner_id, api_key = _seed_demo_partner(base, token)
+        say(f"gateway      {base}   (OpenAPI {base}/schema)")
+        say(f"ops token    {token}")
+        say(f"demo partner {partner_id}   API key {api_key}")
+        say(
+            f'try: curl -s -X POST "{base}/api/v1/orders?wait=5" -H "Authorization: Bearer '
+            f'{api_key}" -H "Content-Type: application/json" -d \'{{"external_id": "demo-1", '
+            '"sku": "<a sku from /api/v1/catalog/products>", "quantity": 1}\''
+        )
+
+    while not stopping:
+        for index, child in enumerate(children):
+            if child.poll() is not None and not stopping:
+                say(f"{' '.join(commands[index][1:])} exited ({child.returncode}); restarting")
+                children[index] = subprocess.Popen(commands[index], env=env)  # noqa: S603
+        time.sleep(0.5)
+
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if embedded is not None:
+        embedded.cleanup()  # type: ignore[attr-defined]
+    return 0

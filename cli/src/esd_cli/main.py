@@ -1,0 +1,37 @@
+"""``esd``: run the whole platform, write the AsyncAPI documents, and operations tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="esd", description="esd platform command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run every service and the gateway, seed a demo partner")
+    run.add_argument("--keys-workers", type=int, default=1, help="keys worker processes")
+
+    commands.add_parser("asyncapi", help="write each service's AsyncAPI document to docs/asyncapi")
+    commands.add_parser("migrate", help="apply every service's migrations and exit")
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from esd_cli.launcher import run_platform
+
+        sys.exit(run_platform(keys_workers=args.keys_workers))
+    if args.command == "asyncapi":
+        from esd_cli.docs import write_asyncapi
+
+        write_asyncapi()
+    if args.command == "migrate":
+        import asyncio
+
+        from esd_cli.services import migrate_all
+
+        asyncio.run(migrate_all())
+
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,7 @@ test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see READ
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs services cli
+	$(BIN)/mypy -p esd_contracts -p esd_platform -p esd_cli -p catalog -p orders -p credit -p keys -p billing -p gateway
 
 asyncapi: setup ## write the AsyncAPI documents to docs/asyncapi/
 	$(BIN)/esd asyncapi

@@ -27,7 +27,8 @@ async def run_baseline(
     pool = await asyncpg.create_pool(database_url.replace("+asyncpg", ""), min_size=4, max_size=16)
     async with pool.acquire() as conn:
         await conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_baseline (id uuid, hop int, at timestamptz DEFAULT now())"
+            "CREATE TABLE IF NOT EXISTS bench_baseline "
+            "(id uuid, hop int, at timestamptz DEFAULT now())"
         )
     broker = RabbitBroker(amqp_url, log_level=10)
     done: dict[str, asyncio.Future[None]] = {}
@@ -39,7 +40,8 @@ async def run_baseline(
                 async with pool.acquire() as conn, conn.transaction():
                     await conn.execute(
                         "INSERT INTO bench_baseline (id, hop) VALUES ($1, $2)",
-                        uuid.UUID(body["id"]), index,
+                        uuid.UUID(body["id"]),
+                        index,
                     )
             if index + 1 < HOPS:
                 await broker.publish(body, queue=f"{prefix}.{index + 1}", persist=True)

@@ -25,10 +25,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baseline import HOPS, run_baseline  # noqa: E402
-
-from esd_cli.services import BACKEND  # noqa: E402
-from esd_platform.testing import isolated_settings  # noqa: E402
+from baseline import HOPS, run_baseline
+from esd_cli.services import BACKEND
+from esd_platform.testing import isolated_settings
 
 OPS_TOKEN = "bench-ops-token"
 PORT = int(os.environ.get("ESD_BENCH_PORT", "18080"))
@@ -38,14 +37,15 @@ BASE = f"http://127.0.0.1:{PORT}"
 def start_platform(settings: Any, extra_keys: int = 0) -> list[subprocess.Popen[bytes]]:
     env = dict(os.environ)
     env.update(
-        ESD_ENV="bench", ESD_DATABASE_URL=settings.database_url, ESD_AMQP_URL=settings.amqp_url,
-        ESD_OPS_TOKEN=OPS_TOKEN, ESD_GATEWAY_PORT=str(PORT), ESD_LOG_LEVEL="WARNING",
+        ESD_ENV="bench",
+        ESD_DATABASE_URL=settings.database_url,
+        ESD_AMQP_URL=settings.amqp_url,
+        ESD_OPS_TOKEN=OPS_TOKEN,
+        ESD_GATEWAY_PORT=str(PORT),
+        ESD_LOG_LEVEL="WARNING",
     )
     names = [*BACKEND, *(["keys"] * extra_keys), "gateway"]
-    return [
-        subprocess.Popen([sys.executable, "-m", name], env=env)  # noqa: S603
-        for name in names
-    ]
+    return [subprocess.Popen([sys.executable, "-m", name], env=env) for name in names]
 
 
 async def prepare(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
@@ -60,37 +60,60 @@ async def prepare(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
             raise SystemExit("platform did not become ready")
         await asyncio.sleep(0.5)
     ops = {"Authorization": f"Bearer {OPS_TOKEN}"}
-    application = await http.post("/api/v1/applications", json={
-        "company_name": "ООО «Бенчмарк»", "inn": "7707083893", "email": "b@example.ru",
-        "region": "Москва"})
-    approved = (await http.post(
-        f"/api/v1/admin/applications/{application.json()['application_id']}/approve", headers=ops
-    )).json()
+    application = await http.post(
+        "/api/v1/applications",
+        json={
+            "company_name": "ООО «Бенчмарк»",
+            "inn": "7707083893",
+            "email": "b@example.ru",
+            "region": "Москва",
+        },
+    )
+    approved = (
+        await http.post(
+            f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
+            headers=ops,
+        )
+    ).json()
     pid = approved["partner_id"]
     await http.post(f"/api/v1/admin/partners/{pid}/go-live", headers=ops)
-    await http.put(f"/api/v1/admin/partners/{pid}/credit",
-                   json={"limit": "1000000000.00", "term_days": 15}, headers=ops)
+    await http.put(
+        f"/api/v1/admin/partners/{pid}/credit",
+        json={"limit": "1000000000.00", "term_days": 15},
+        headers=ops,
+    )
     headers = {"Authorization": f"Bearer {approved['api_key']}"}
     while True:  # the credit line and the catalog replica arrive over the bus
         balance = await http.get("/api/v1/balance", headers=headers)
         products = await http.get("/api/v1/catalog/products?limit=100", headers=headers)
-        if (balance.status_code == 200 and balance.json()["limit"] == "1000000000.00"
-                and products.status_code == 200 and products.json()["items"]):
+        if (
+            balance.status_code == 200
+            and balance.json()["limit"] == "1000000000.00"
+            and products.status_code == 200
+            and products.json()["items"]
+        ):
             break
         await asyncio.sleep(0.5)
     sku = next(
-        p["sku"] for p in products.json()["items"]
-        if p["kind"] == "key" and not p["required_fields"] and p["active"]
-        and Decimal(p["price"]) < 10000 and p.get("key_source", "generator") == "generator"
+        p["sku"]
+        for p in products.json()["items"]
+        if p["kind"] == "key"
+        and not p["required_fields"]
+        and p["active"]
+        and Decimal(p["price"]) < 10000
+        and p.get("key_source", "generator") == "generator"
     )
     return headers, sku
 
 
-async def one_order(http: httpx.AsyncClient, headers: dict[str, str], sku: str) -> tuple[float, str]:
+async def one_order(
+    http: httpx.AsyncClient, headers: dict[str, str], sku: str
+) -> tuple[float, str]:
     started = time.perf_counter()
     answer = await http.post(
         "/api/v1/orders?wait=30",
-        json={"external_id": uuid.uuid4().hex, "sku": sku, "quantity": 1}, headers=headers,
+        json={"external_id": uuid.uuid4().hex, "sku": sku, "quantity": 1},
+        headers=headers,
     )
     status = answer.json().get("status", str(answer.status_code))
     return time.perf_counter() - started, status
@@ -108,8 +131,9 @@ def summary(latencies: list[float], statuses: list[str], elapsed: float) -> dict
     }
 
 
-async def fixed_rate(http: httpx.AsyncClient, headers: dict[str, str], sku: str,
-                     rate: float, seconds: float) -> dict[str, float]:
+async def fixed_rate(
+    http: httpx.AsyncClient, headers: dict[str, str], sku: str, rate: float, seconds: float
+) -> dict[str, float]:
     tasks = []
     started = time.perf_counter()
     for index in range(int(rate * seconds)):
@@ -121,8 +145,9 @@ async def fixed_rate(http: httpx.AsyncClient, headers: dict[str, str], sku: str,
     return summary([r[0] for r in results], [r[1] for r in results], time.perf_counter() - started)
 
 
-async def full_speed(http: httpx.AsyncClient, headers: dict[str, str], sku: str,
-                     total: int, concurrency: int) -> dict[str, float]:
+async def full_speed(
+    http: httpx.AsyncClient, headers: dict[str, str], sku: str, total: int, concurrency: int
+) -> dict[str, float]:
     semaphore = asyncio.Semaphore(concurrency)
 
     async def limited() -> tuple[float, str]:
@@ -146,8 +171,10 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--extra-keys-workers", type=int, default=0)
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
+    )
     async with isolated_settings() as settings:
         children = start_platform(settings, args.extra_keys_workers)
         try:
@@ -155,8 +182,10 @@ async def main() -> None:
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:
                 headers, sku = await prepare(http)
                 await full_speed(http, headers, sku, 200, 16)  # warm-up
-                show(f"fixed {args.rate:g}/s x {args.seconds:g}s",
-                     await fixed_rate(http, headers, sku, args.rate, args.seconds))
+                show(
+                    f"fixed {args.rate:g}/s x {args.seconds:g}s",
+                    await fixed_rate(http, headers, sku, args.rate, args.seconds),
+                )
                 full = await full_speed(http, headers, sku, args.full, args.concurrency)
                 show(f"full speed c={args.concurrency}", full)
         finally:
@@ -164,8 +193,9 @@ async def main() -> None:
                 child.terminate()
             for child in children:
                 child.wait(timeout=30)
-        base = await run_baseline(settings.amqp_url, settings.sqlalchemy_url,
-                                  args.full, args.concurrency)
+        base = await run_baseline(
+            settings.amqp_url, settings.sqlalchemy_url, args.full, args.concurrency
+        )
         show(f"baseline {HOPS}-hop chain", base)
         print(f"ratio orders/baseline: {full['orders_per_s'] / base['chains_per_s']:.2f}")
 

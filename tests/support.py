@@ -11,11 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
 from esd_cli.services import BACKEND, builder
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
+from litestar.testing import AsyncTestClient
 
 OPS_TOKEN = "ops-test-token"
 OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}
@@ -23,8 +22,18 @@ FINAL = {"completed", "rejected", "failed", "cancelled"}
 
 # Valid INNs (control digits correct) for test partners; each test partner takes the next one.
 _INNS = [
-    "7707083893", "7728168971", "7736207543", "7702070139", "7710140679", "7744001497",
-    "7825706086", "5408131553", "6663003127", "7842155505", "500100732259", "773370857141",
+    "7707083893",
+    "7728168971",
+    "7736207543",
+    "7702070139",
+    "7710140679",
+    "7744001497",
+    "7825706086",
+    "5408131553",
+    "6663003127",
+    "7842155505",
+    "500100732259",
+    "773370857141",
 ]
 
 
@@ -50,12 +59,18 @@ class Platform:
         self._next_inn += 1
         applied = await self.client.post(
             "/api/v1/applications",
-            json={"company_name": f"ООО «Тест {self._next_inn}»", "inn": inn,
-                  "email": f"p{self._next_inn}@example.ru", "region": "Москва"},
+            json={
+                "company_name": f"ООО «Тест {self._next_inn}»",
+                "inn": inn,
+                "email": f"p{self._next_inn}@example.ru",
+                "region": "Москва",
+            },
         )
         assert applied.status_code == 201, applied.text
         app_id = applied.json()["application_id"]
-        approved = await self.client.post(f"/api/v1/admin/applications/{app_id}/approve", headers=OPS)
+        approved = await self.client.post(
+            f"/api/v1/admin/applications/{app_id}/approve", headers=OPS
+        )
         assert approved.status_code == 200, approved.text
         partner = Partner(approved.json()["partner_id"], approved.json()["api_key"])
         if live:
@@ -71,7 +86,8 @@ class Platform:
     async def set_credit(self, partner: Partner, limit: str, term_days: int = 15) -> None:
         answer = await self.client.put(
             f"/api/v1/admin/partners/{partner.partner_id}/credit",
-            json={"limit": limit, "term_days": term_days}, headers=OPS,
+            json={"limit": limit, "term_days": term_days},
+            headers=OPS,
         )
         assert answer.status_code in (200, 202, 204), answer.text
 
@@ -82,11 +98,13 @@ class Platform:
 
     async def wait_for_credit_line(self, partner: Partner, limit: str | None) -> None:
         """The credit line is made from PartnerRegistered: wait until credit has it."""
+
         async def ready() -> bool:
             answer = await self.client.get("/api/v1/balance", headers=partner.headers)
             if answer.status_code != 200:
                 return False
             return limit is None or answer.json()["limit"] == limit
+
         await eventually(ready)
 
     async def inactive_product(self) -> str:
@@ -124,20 +142,22 @@ class Platform:
         await eventually(look, timeout=60)
         return found
 
-    async def order(
-        self, partner: Partner, body: dict[str, Any], wait: int = 10
-    ) -> dict[str, Any]:
+    async def order(self, partner: Partner, body: dict[str, Any], wait: int = 10) -> dict[str, Any]:
         answer = await self.client.post(
             f"/api/v1/orders?wait={wait}", json=body, headers=partner.headers
         )
         assert answer.status_code in (200, 201, 202), answer.text
         return answer.json()  # type: ignore[no-any-return]
 
-    async def final_order(self, partner: Partner, order_id: str, timeout: float = 30) -> dict[str, Any]:
+    async def final_order(
+        self, partner: Partner, order_id: str, timeout: float = 30
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
 
         async def done() -> bool:
-            answer = await self.client.get(f"/api/v1/orders/{order_id}?wait=5", headers=partner.headers)
+            answer = await self.client.get(
+                f"/api/v1/orders/{order_id}?wait=5", headers=partner.headers
+            )
             result.update(answer.json())
             return answer.json()["status"] in FINAL
 
@@ -181,7 +201,9 @@ def service_process(name: str, settings: PlatformSettings) -> subprocess.Popen[b
     """Run one service as its own process against ``settings`` (to kill it for real)."""
     env = dict(os.environ)
     env.update(
-        ESD_ENV=settings.env, ESD_DATABASE_URL=settings.database_url,
-        ESD_AMQP_URL=settings.amqp_url, ESD_LOG_LEVEL="WARNING",
+        ESD_ENV=settings.env,
+        ESD_DATABASE_URL=settings.database_url,
+        ESD_AMQP_URL=settings.amqp_url,
+        ESD_LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen([sys.executable, "-m", name], env=env)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", name], env=env)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-
 from esd_platform.testing import isolated_settings
+
 from tests.support import Platform, running_platform
 
 

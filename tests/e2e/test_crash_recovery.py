@@ -8,8 +8,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
-
 from esd_platform.testing import isolated_settings
+
 from tests.support import Platform, running_platform, service_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,11 +35,17 @@ async def run_orders_through_a_crash(platform: Platform, victim: str, settings, 
     )
     answers = []
     for index in range(30):
-        answers.append(await platform.client.post(
-            "/api/v1/orders",
-            json={"external_id": f"crash-{index}-{uuid.uuid4().hex[:6]}", "sku": product["sku"], "quantity": 1},
-            headers=partner.headers,
-        ))
+        answers.append(
+            await platform.client.post(
+                "/api/v1/orders",
+                json={
+                    "external_id": f"crash-{index}-{uuid.uuid4().hex[:6]}",
+                    "sku": product["sku"],
+                    "quantity": 1,
+                },
+                headers=partner.headers,
+            )
+        )
         if index == 10:
             process.send_signal(signal.SIGKILL)  # mid-load, with messages in flight
             process.wait(timeout=10)

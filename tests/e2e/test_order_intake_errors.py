@@ -52,7 +52,8 @@ class TestOrderValidation:
         self, platform: Platform, partner: Partner, sku: str, quantity: Any
     ) -> None:
         answer = await platform.client.post(
-            "/api/v1/orders", json={"external_id": "q-1", "sku": sku, "quantity": quantity},
+            "/api/v1/orders",
+            json={"external_id": "q-1", "sku": sku, "quantity": quantity},
             headers=partner.headers,
         )
         problem(answer, 422, "invalid_quantity")
@@ -60,7 +61,8 @@ class TestOrderValidation:
 
     async def test_unknown_sku(self, platform: Platform, partner: Partner) -> None:
         answer = await platform.client.post(
-            "/api/v1/orders", json={"external_id": "u-1", "sku": "NO-SUCH-SKU", "quantity": 1},
+            "/api/v1/orders",
+            json={"external_id": "u-1", "sku": "NO-SUCH-SKU", "quantity": 1},
             headers=partner.headers,
         )
         problem(answer, 422, "unknown_sku")
@@ -69,7 +71,8 @@ class TestOrderValidation:
     async def test_inactive_product(self, platform: Platform, partner: Partner) -> None:
         inactive = await platform.inactive_product()
         answer = await platform.client.post(
-            "/api/v1/orders", json={"external_id": "i-1", "sku": inactive, "quantity": 1},
+            "/api/v1/orders",
+            json={"external_id": "i-1", "sku": inactive, "quantity": 1},
             headers=partner.headers,
         )
         problem(answer, 422, "product_inactive")
@@ -80,14 +83,19 @@ class TestOrderValidation:
     ) -> None:
         field = pin_product["required_fields"][0]["name"]
         missing = await platform.client.post(
-            "/api/v1/orders", json={"external_id": "f-1", "sku": pin_product["sku"], "quantity": 1},
+            "/api/v1/orders",
+            json={"external_id": "f-1", "sku": pin_product["sku"], "quantity": 1},
             headers=partner.headers,
         )
         problem(missing, 422, "missing_required_field")
         invalid = await platform.client.post(
             "/api/v1/orders",
-            json={"external_id": "f-2", "sku": pin_product["sku"], "quantity": 1,
-                  "fields": {field: "not a pin!"}},
+            json={
+                "external_id": "f-2",
+                "sku": pin_product["sku"],
+                "quantity": 1,
+                "fields": {field: "not a pin!"},
+            },
             headers=partner.headers,
         )
         problem(invalid, 422, "invalid_field")
@@ -98,7 +106,8 @@ class TestOrderValidation:
         self, platform: Platform, partner: Partner, sku: str, external_id: Any
     ) -> None:
         answer = await platform.client.post(
-            "/api/v1/orders", json={"external_id": external_id, "sku": sku, "quantity": 1},
+            "/api/v1/orders",
+            json={"external_id": external_id, "sku": sku, "quantity": 1},
             headers=partner.headers,
         )
         assert 400 <= answer.status_code < 500
@@ -107,7 +116,8 @@ class TestOrderValidation:
 
     async def test_malformed_json(self, platform: Platform, partner: Partner) -> None:
         answer = await platform.client.post(
-            "/api/v1/orders", content=b'{"external_id": "m-1", "sku": ',
+            "/api/v1/orders",
+            content=b'{"external_id": "m-1", "sku": ',
             headers={**partner.headers, "Content-Type": "application/json"},
         )
         assert answer.status_code == 400, answer.text
@@ -116,7 +126,9 @@ class TestOrderValidation:
 
     async def test_body_of_the_wrong_shape(self, platform: Platform, partner: Partner) -> None:
         for body in ([], "order", {"sku": 5, "quantity": 1}):
-            answer = await platform.client.post("/api/v1/orders", json=body, headers=partner.headers)
+            answer = await platform.client.post(
+                "/api/v1/orders", json=body, headers=partner.headers
+            )
             assert 400 <= answer.status_code < 500, answer.text
             assert answer.json()["code"] in {"validation_error", "unknown_sku"}
         await no_orders(platform, partner)
@@ -128,10 +140,14 @@ class TestAuth:
             answer = await platform.client.get("/api/v1/balance", headers=headers)
             problem(answer, 401, "unauthorized")
 
-    async def test_partner_key_never_reaches_admin(self, platform: Platform, partner: Partner) -> None:
+    async def test_partner_key_never_reaches_admin(
+        self, platform: Platform, partner: Partner
+    ) -> None:
         answer = await platform.client.get("/api/v1/admin/applications", headers=partner.headers)
         problem(answer, 403, "forbidden")
 
     async def test_unknown_order_is_404(self, platform: Platform, partner: Partner) -> None:
-        answer = await platform.client.get(f"/api/v1/orders/{uuid.uuid4()}", headers=partner.headers)
+        answer = await platform.client.get(
+            f"/api/v1/orders/{uuid.uuid4()}", headers=partner.headers
+        )
         problem(answer, 404, "not_found")

@@ -57,23 +57,29 @@ class TestFullSaga:
 
         documents = await platform.client.get("/api/v1/documents", headers=partner.headers)
         assert documents.status_code == 200, documents.text
-        [document] = documents.json() if isinstance(documents.json(), list) else documents.json()["items"]
+        [document] = (
+            documents.json() if isinstance(documents.json(), list) else documents.json()["items"]
+        )
         assert [line["order_id"] for line in document["lines"]] == [order["id"]]
         assert Decimal(document["amount"]) == amount
 
     async def test_download_link_redirects_to_the_distribution(self, platform: Platform) -> None:
         partner = await platform.new_partner()
         product = await platform.product(plain_key_product)
-        order = await platform.order(partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1})
+        order = await platform.order(
+            partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
+        )
         link = order["keys"][0]["download_url"]
-        path = link[link.index("/api/v1/"):]
+        path = link[link.index("/api/v1/") :]
         answer = await platform.client.get(path, follow_redirects=False)
         assert answer.status_code == 302
         assert answer.headers["location"] == product["download_url"]
         tampered = await platform.client.get(path.replace("sig=", "sig=0"), follow_redirects=False)
         assert tampered.status_code == 404
 
-    async def test_test_order_gets_test_keys_and_touches_no_credit(self, platform: Platform) -> None:
+    async def test_test_order_gets_test_keys_and_touches_no_credit(
+        self, platform: Platform
+    ) -> None:
         partner = await platform.new_partner(live=False)
         product = await platform.product(plain_key_product)
         order = await platform.order(
@@ -89,7 +95,9 @@ class TestFullSaga:
     async def test_partner_not_live_is_rejected_for_real_orders(self, platform: Platform) -> None:
         partner = await platform.new_partner(live=False)
         product = await platform.product(plain_key_product)
-        order = await platform.order(partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1})
+        order = await platform.order(
+            partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
+        )
         assert (order["status"], order["reason"]) == ("rejected", "partner_not_live")
 
 
@@ -99,7 +107,9 @@ class TestRefusalsAndCompensation:
         product = await platform.product(
             lambda p: plain_key_product(p) and Decimal(p["price"]) > 100
         )
-        order = await platform.order(partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1})
+        order = await platform.order(
+            partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
+        )
         assert (order["status"], order["reason"]) == ("rejected", "credit_limit_exceeded")
         assert order["keys"] == []
         balance = await platform.balance(partner)
@@ -111,7 +121,11 @@ class TestRefusalsAndCompensation:
         """A pool product whose pool is empty: the keys adapter fails, the reservation goes back."""
         partner = await platform.new_partner()
         product = await platform.product(
-            lambda p: p["kind"] == "key" and not p["required_fields"] and p.get("key_source", "pool") == "pool"
+            lambda p: (
+                p["kind"] == "key"
+                and not p["required_fields"]
+                and p.get("key_source", "pool") == "pool"
+            )
         )
         order = await platform.order(
             partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1000}
@@ -128,7 +142,9 @@ class TestIdempotency:
         partner = await platform.new_partner()
         product = await platform.product(plain_key_product)
         body = {"external_id": ext(), "sku": product["sku"], "quantity": 1}
-        first = await platform.client.post("/api/v1/orders?wait=10", json=body, headers=partner.headers)
+        first = await platform.client.post(
+            "/api/v1/orders?wait=10", json=body, headers=partner.headers
+        )
         again = await platform.client.post("/api/v1/orders", json=body, headers=partner.headers)
         assert again.status_code == 200
         assert again.json()["id"] == first.json()["id"]
@@ -145,7 +161,10 @@ class TestIdempotency:
         product = await platform.product(plain_key_product)
         body = {"external_id": ext(), "sku": product["sku"], "quantity": 1}
         answers = await asyncio.gather(
-            *(platform.client.post("/api/v1/orders", json=body, headers=partner.headers) for _ in range(5))
+            *(
+                platform.client.post("/api/v1/orders", json=body, headers=partner.headers)
+                for _ in range(5)
+            )
         )
         assert {a.status_code for a in answers} <= {200, 202}
         assert len({a.json()["id"] for a in answers}) == 1
@@ -158,39 +177,64 @@ class TestIdempotency:
 
         partner = await platform.new_partner()
         product = await platform.product(plain_key_product)
-        order = await platform.order(partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1})
+        order = await platform.order(
+            partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
+        )
         orders = platform.services["orders"]
         async with orders.engine.connect() as conn:
-            history = (await conn.execute(
-                text("SELECT count(*) FROM saga_history WHERE order_id = :o"), {"o": order["id"]}
-            )).scalar_one()
+            history = (
+                await conn.execute(
+                    text("SELECT count(*) FROM saga_history WHERE order_id = :o"),
+                    {"o": order["id"]},
+                )
+            ).scalar_one()
         from esd_contracts.orders.commands import PlaceOrder
         from esd_platform.messaging import topic_exchange
 
         replay = PlaceOrder(
-            correlation_id=uuid.UUID(order["id"]), occurred_at=orders.clock.now(),
-            order_id=uuid.UUID(order["id"]), partner_id=uuid.UUID(partner.partner_id),
-            partner_live=True, external_id=order["external_id"], sku=order["sku"], name=order["name"],
-            quantity=1, unit_price=Decimal(order["unit_price"]), amount=Decimal(order["amount"]),
-            vat_rate=order["vat_rate"], vat_amount=Decimal(order["vat_amount"]), test=False,
+            correlation_id=uuid.UUID(order["id"]),
+            occurred_at=orders.clock.now(),
+            order_id=uuid.UUID(order["id"]),
+            partner_id=uuid.UUID(partner.partner_id),
+            partner_live=True,
+            external_id=order["external_id"],
+            sku=order["sku"],
+            name=order["name"],
+            quantity=1,
+            unit_price=Decimal(order["unit_price"]),
+            amount=Decimal(order["amount"]),
+            vat_rate=order["vat_rate"],
+            vat_amount=Decimal(order["vat_amount"]),
+            test=False,
             key_source="generator",
         )
         await orders.broker.publish(
-            replay.model_dump_json().encode(), exchange=topic_exchange(replay.exchange_name()),
-            routing_key=replay.message_type(), persist=True, **replay.envelope(),
+            replay.model_dump_json().encode(),
+            exchange=topic_exchange(replay.exchange_name()),
+            routing_key=replay.message_type(),
+            persist=True,
+            **replay.envelope(),
         )
 
         async def handled() -> bool:
             async with orders.engine.connect() as conn:
-                return bool((await conn.execute(
-                    text("SELECT count(*) FROM inbox WHERE message_id = :m"), {"m": replay.message_id}
-                )).scalar_one())
+                return bool(
+                    (
+                        await conn.execute(
+                            text("SELECT count(*) FROM inbox WHERE message_id = :m"),
+                            {"m": replay.message_id},
+                        )
+                    ).scalar_one()
+                )
 
         await eventually(handled)
         async with orders.engine.connect() as conn:
-            after = (await conn.execute(
-                text("SELECT count(*) FROM saga_history WHERE order_id = :o"), {"o": order["id"]}
-            )).scalar_one()
+            after = (
+                await conn.execute(
+                    text("SELECT count(*) FROM saga_history WHERE order_id = :o"),
+                    {"o": order["id"]},
+                )
+            ).scalar_one()
         assert after == history
         balance = await platform.balance(partner)
         assert Decimal(balance["debt"]) == Decimal(order["amount"])
@@ -201,8 +245,12 @@ class TestOwnership:
         owner = await platform.new_partner()
         stranger = await platform.new_partner()
         product = await platform.product(plain_key_product)
-        order = await platform.order(owner, {"external_id": ext(), "sku": product["sku"], "quantity": 1})
-        answer = await platform.client.get(f"/api/v1/orders/{order['id']}", headers=stranger.headers)
+        order = await platform.order(
+            owner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
+        )
+        answer = await platform.client.get(
+            f"/api/v1/orders/{order['id']}", headers=stranger.headers
+        )
         assert answer.status_code == 404
         assert answer.json()["code"] == "not_found"
         assert "keys" not in answer.text or order["keys"][0]["activation_code"] not in answer.text

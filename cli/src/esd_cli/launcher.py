@@ -23,10 +23,10 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 import httpx
+from esd_platform.settings import PlatformSettings
 from sqlalchemy.engine import make_url
 
 from esd_cli.services import BACKEND
-from esd_platform.settings import PlatformSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 VAR = ROOT / "var"
@@ -49,8 +49,12 @@ async def _postgres_up(settings: PlatformSettings) -> bool:
     url = make_url(settings.sqlalchemy_url)
     try:
         conn = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-            database="postgres", timeout=3,
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database="postgres",
+            timeout=3,
         )
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
@@ -69,7 +73,7 @@ async def _rabbit_up(settings: PlatformSettings) -> bool:
 
 def _embedded_postgres(env: dict[str, str]) -> object:
     try:
-        import pgserver  # type: ignore[import-not-found]
+        import pgserver
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise SystemExit(
             "esd: no PostgreSQL at ESD_DATABASE_URL and the embedded one is not installed "

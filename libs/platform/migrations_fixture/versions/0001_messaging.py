@@ -1,7 +1,6 @@
 """Messaging tables only: the schema of the platform's own tests."""
 
 from alembic import context, op
-
 from esd_platform.migrations import create_messaging_tables
 
 revision = "0001"

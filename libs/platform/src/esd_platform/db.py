@@ -7,6 +7,8 @@ cancelled task can never leave a transaction holding row locks for long (SQLAlch
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -37,15 +39,17 @@ async def ensure_database(settings: PlatformSettings) -> None:
     url = make_url(settings.sqlalchemy_url)
     name = url.database or "esd"
     admin = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database="postgres",
     )
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # another service may create it at the same moment
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await admin.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another service created it at the same moment
     finally:
         await admin.close()

@@ -13,6 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from esd_contracts.envelope import Message, Query
+from esd_contracts.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DELIVERY_LIMIT,
+    QUERY_TTL_MS,
+    ROUTES,
+    Route,
+    exchanges,
+    query_queue,
+    route,
+)
 from faststream import AckPolicy, BaseMiddleware
 from faststream.message import StreamMessage
 from faststream.rabbit import (
@@ -25,17 +36,6 @@ from faststream.rabbit import (
     RabbitRouter,
 )
 
-from esd_contracts.envelope import Message, Query
-from esd_contracts.topology import (
-    DEAD_LETTER_EXCHANGE,
-    DELIVERY_LIMIT,
-    QUERY_TTL_MS,
-    ROUTES,
-    Route,
-    exchanges,
-    query_queue,
-    route,
-)
 from esd_platform.logging import get_logger
 from esd_platform.settings import PlatformSettings
 
@@ -80,7 +80,7 @@ def query_queue_of(query: type[Query]) -> RabbitQueue:
 def consumes(router: RabbitRouter, service: str, message: type[Message]) -> Callable[[Any], Any]:
     """Decorator: ``service`` handles ``message`` from its registered route."""
     r = route(service, message)
-    return router.subscriber(  # type: ignore[no-any-return]
+    return router.subscriber(
         route_queue(r),
         topic_exchange(r.exchange),
         title=r.queue,
@@ -90,7 +90,7 @@ def consumes(router: RabbitRouter, service: str, message: type[Message]) -> Call
 
 def answers(router: RabbitRouter, query: type[Query]) -> Callable[[Any], Any]:
     """Decorator: the handler's return value is the reply to ``query``."""
-    return router.subscriber(  # type: ignore[no-any-return]
+    return router.subscriber(
         query_queue_of(query),
         topic_exchange(query.exchange_name()),
         title=query_queue(query),

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def _upgrade(connection: Connection, schema: str, script_location: Path) -> None:
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"esd:{schema}"})
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"esd:{schema}"}
+    )
     connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     config = Config()
     config.set_main_option("script_location", str(script_location))
@@ -72,7 +74,7 @@ def create_messaging_tables(op: Any, schema: str) -> None:
             now timestamptz NOT NULL,
             set_at timestamptz NOT NULL
         );
-        """
+        """,
     )
 
 

@@ -14,11 +14,11 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+from esd_contracts.envelope import Message
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esd_contracts.envelope import Message
 from esd_platform.logging import get_logger
 
 log = get_logger("esd.outbox")
@@ -46,7 +46,7 @@ class Outbox:
             "ON CONFLICT (id) DO NOTHING"  # the same message staged twice is sent once
         )
         self._claim = text(
-            f'SELECT id, exchange, routing_key, message_type, correlation_id, body '
+            f"SELECT id, exchange, routing_key, message_type, correlation_id, body "
             f'FROM "{schema}".outbox ORDER BY seq LIMIT {BATCH} FOR UPDATE SKIP LOCKED'
         )
         self._delete = text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)')
@@ -136,4 +136,3 @@ def _row(message: Message) -> dict[str, Any]:
         "correlation_id": str(message.correlation_id),
         "body": message.model_dump_json(),
     }
-

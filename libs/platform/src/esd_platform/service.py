@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from esd_contracts.platform.events import ClockSet
 from faststream.rabbit import QueueType, RabbitQueue, RabbitRouter
 from sqlalchemy import text
 
-from esd_contracts.platform.events import ClockSet
 from esd_platform.clock import Clock
 from esd_platform.db import create_engine, ensure_database
 from esd_platform.logging import configure_logging, get_logger
@@ -134,9 +134,7 @@ class Service:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    text(
-                        f'SELECT now + (now() - set_at) AS now FROM "{self.schema}".clock_setting'
-                    )
+                    text(f'SELECT now + (now() - set_at) AS now FROM "{self.schema}".clock_setting')
                 )
             ).first()
         if row is not None:

@@ -49,7 +49,10 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
     vhost = f"esd_test_{token}"
     url = make_url(PlatformSettings(database_url=base_db).sqlalchemy_url)
     admin = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database="postgres",
     )
     try:
@@ -69,7 +72,10 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
     finally:
         await _rabbitmqctl("delete_vhost", vhost)
         admin = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
             database="postgres",
         )
         try:

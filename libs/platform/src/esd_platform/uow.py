@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from esd_contracts.envelope import Message
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esd_contracts.envelope import Message
 from esd_platform.clock import Clock
 from esd_platform.outbox import Outbox
 
@@ -71,4 +71,4 @@ class UnitOfWork:
                 ),
                 {"days": older_than_days},
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return int(result.rowcount or 0)

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import aio_pika
 import pytest
-from faststream.rabbit import RabbitRouter
-from sqlalchemy import text
-
 from esd_contracts.credit.commands import ReserveCredit
 from esd_platform.messaging import consumes, topic_exchange
 from esd_platform.service import Service
 from esd_platform.testing import isolated_settings
+from faststream.rabbit import RabbitRouter
+from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 
@@ -60,8 +59,12 @@ async def running() -> AsyncIterator[tuple[Service, list[uuid.UUID]]]:
 def command(amount: str, order_id: uuid.UUID | None = None, **kw: object) -> ReserveCredit:
     oid = order_id or uuid.uuid4()
     return ReserveCredit(
-        correlation_id=oid, order_id=oid, partner_id=uuid.uuid4(), amount=Decimal(amount),
-        occurred_at=datetime.now(UTC), **kw,
+        correlation_id=oid,
+        order_id=oid,
+        partner_id=uuid.uuid4(),
+        amount=Decimal(amount),
+        occurred_at=datetime.now(UTC),
+        **kw,
     )
 
 
@@ -89,10 +92,13 @@ class TestOutboxAndInbox:
 
     async def test_rolled_back_transaction_publishes_nothing(self, running) -> None:  # type: ignore[no-untyped-def]
         service, seen = running
-        with pytest.raises(RuntimeError):
+        async def publish_then_fail() -> None:
             async with service.uow.transaction() as tx:
                 tx.publish(command("10.00"))
                 raise RuntimeError("rollback")
+
+        with pytest.raises(RuntimeError):
+            await publish_then_fail()
         await asyncio.sleep(0.7)
         assert seen == []
         assert await count(service, "SELECT count(*) FROM outbox") == 0

@@ -4,7 +4,6 @@ Revision ID: 0001
 """
 
 from alembic import context, op
-
 from esd_platform.migrations import create_messaging_tables, execute_script
 
 revision = "0001"

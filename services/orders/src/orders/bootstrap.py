@@ -6,6 +6,7 @@ from pathlib import Path
 
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
+
 from orders.entrypoints.consumers import build_router
 
 

@@ -8,11 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from esd_contracts.billing.commands import RecordShipment
 from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.commands import CaptureCredit, ReleaseCredit, ReserveCredit
-from esd_contracts.credit.events import CreditCaptured, CreditRefused, CreditReleased, CreditReserved
+from esd_contracts.credit.events import (
+    CreditCaptured,
+    CreditRefused,
+    CreditReleased,
+    CreditReserved,
+)
 from esd_contracts.envelope import Message
 from esd_contracts.keys.commands import IssueKeys
 from esd_contracts.keys.events import KeysFailed, KeysIssued
@@ -33,16 +37,29 @@ PARTNER = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 def place(test: bool = False, live: bool = True) -> PlaceOrder:
     order_id = uuid.uuid4()
     return PlaceOrder(
-        correlation_id=order_id, occurred_at=NOW, order_id=order_id, partner_id=PARTNER,
-        partner_live=live, external_id="shop-1", sku="KIS-2Y", name="Kaspersky", quantity=3,
-        unit_price=Decimal("1500.00"), amount=Decimal("4500.00"), vat_rate="exempt",
-        vat_amount=Decimal("0.00"), test=test, key_source="generator",
+        correlation_id=order_id,
+        occurred_at=NOW,
+        order_id=order_id,
+        partner_id=PARTNER,
+        partner_live=live,
+        external_id="shop-1",
+        sku="KIS-2Y",
+        name="Kaspersky",
+        quantity=3,
+        unit_price=Decimal("1500.00"),
+        amount=Decimal("4500.00"),
+        vat_rate="exempt",
+        vat_amount=Decimal("0.00"),
+        test=test,
+        key_source="generator",
     )
 
 
 def reply(kind: type[Message], saga: OrderSaga) -> Message:
     common: dict[str, Any] = {
-        "correlation_id": saga.order_id, "occurred_at": NOW, "order_id": saga.order_id,
+        "correlation_id": saga.order_id,
+        "occurred_at": NOW,
+        "order_id": saga.order_id,
         "partner_id": saga.partner_id,
     }
     extra: dict[type[Message], dict[str, Any]] = {
@@ -51,8 +68,10 @@ def reply(kind: type[Message], saga: OrderSaga) -> Message:
         KeysIssued: {"key_ids": tuple(uuid.uuid4() for _ in range(saga.quantity))},
         KeysFailed: {"reason": "vendor_unavailable"},
         ShipmentRecorded: {
-            "document_number": "ESD-2026-000001", "document_date": date(2026, 11, 26),
-            "due_date": date(2026, 12, 11), "amount": saga.amount,
+            "document_number": "ESD-2026-000001",
+            "document_date": date(2026, 11, 26),
+            "due_date": date(2026, 12, 11),
+            "amount": saga.amount,
         },
         CreditCaptured: {"amount": saga.amount},
         CreditReleased: {},
@@ -75,7 +94,7 @@ class TestAccept:
         assert out[0].amount == Decimal("4500.00")  # type: ignore[attr-defined]
 
     def test_test_order_goes_straight_to_keys(self) -> None:
-        saga, out = OrderSaga.accept(place(test=True), NOW)
+        _, out = OrderSaga.accept(place(test=True), NOW)
         assert [type(m) for m in out] == [IssueKeys]
         assert out[0].test is True  # type: ignore[attr-defined]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+import datetime as dt
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,8 +17,8 @@ class GetDocuments(Query):
     CONTEXT: ClassVar[str] = "billing"
 
     partner_id: uuid.UUID = Field(description="Owner of the documents")
-    date_from: date | None = Field(default=None, description="First day, inclusive")
-    date_to: date | None = Field(default=None, description="Last day, inclusive")
+    date_from: dt.date | None = Field(default=None, description="First day, inclusive")
+    date_to: dt.date | None = Field(default=None, description="Last day, inclusive")
     number: str | None = Field(default=None, description="One document by number")
 
 
@@ -43,11 +43,11 @@ class Document(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     number: str
-    date: date
+    date: dt.date
     lines: tuple[DocumentLine, ...]
     amount: Money
     vat_amount: Money
-    due_date: date
+    due_date: dt.date
     paid_amount: Money
     status: str = Field(description="'open', 'paid' or 'overdue'")
 

@@ -67,8 +67,13 @@ async def add(conn: AsyncConnection, saga: OrderSaga, cause: str) -> bool:
         return False
     await conn.execute(
         _HISTORY,
-        {"order_id": saga.order_id, "version": 0, "state": saga.state.value, "cause": cause,
-         "now": now},
+        {
+            "order_id": saga.order_id,
+            "version": 0,
+            "state": saga.state.value,
+            "cause": cause,
+            "now": now,
+        },
     )
     return True
 
@@ -80,18 +85,25 @@ async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSag
         return None
     data = dict(row)
     data["state"] = State(data["state"])
-    data["fields"] = data["fields"] if isinstance(data["fields"], dict) else json.loads(data["fields"])
+    data["fields"] = (
+        data["fields"] if isinstance(data["fields"], dict) else json.loads(data["fields"])
+    )
     return OrderSaga(**data)
 
 
 async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> None:
     """Persist a transition (guarded by the version read) and record it in the history."""
     result = await conn.execute(_UPDATE, {**_params(saga), "now": saga.now})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise RuntimeError(f"saga {saga.order_id} changed concurrently")
     saga.version += 1
     await conn.execute(
         _HISTORY,
-        {"order_id": saga.order_id, "version": saga.version, "state": saga.state.value,
-         "cause": cause, "now": saga.now},
+        {
+            "order_id": saga.order_id,
+            "version": saga.version,
+            "state": saga.state.value,
+            "cause": cause,
+            "now": saga.now,
+        },
     )

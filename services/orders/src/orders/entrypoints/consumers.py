@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from faststream.rabbit import RabbitRouter
-
 from esd_contracts.billing.events import ShipmentRecorded
-from esd_contracts.credit.events import CreditCaptured, CreditRefused, CreditReleased, CreditReserved
+from esd_contracts.credit.events import (
+    CreditCaptured,
+    CreditRefused,
+    CreditReleased,
+    CreditReserved,
+)
 from esd_contracts.keys.events import KeysFailed, KeysIssued
 from esd_contracts.orders.commands import CancelOrder, PlaceOrder
 from esd_platform.messaging import consumes
 from esd_platform.uow import UnitOfWork
+from faststream.rabbit import RabbitRouter
+
 from orders.service_layer import handlers
 
 

@@ -6,6 +6,7 @@ from esd_contracts.envelope import Message
 from esd_contracts.orders.commands import PlaceOrder
 from esd_platform.logging import get_logger
 from esd_platform.uow import UnitOfWork
+
 from orders.adapters import repository
 from orders.domain.saga import OrderSaga
 
@@ -41,5 +42,10 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
             await repository.save(tx.conn, saga, type(message).__name__)
         tx.publish(*messages)
         if saga.state is not before:
-            log.info("saga_transition", order_id=str(order_id), state=saga.state.value,
-                     previous=before.value, cause=type(message).__name__)
+            log.info(
+                "saga_transition",
+                order_id=str(order_id),
+                state=saga.state.value,
+                previous=before.value,
+                cause=type(message).__name__,
+            )

@@ -1,0 +1,153 @@
+"""Products, vendors and categories in PostgreSQL, through SQLAlchemy Core on the caller's
+connection (so every write shares the transaction that stages its events)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from catalog.domain.model import Category, Product, RequiredField, Vendor
+
+SEED_LOCK = "esd:catalog:seed"
+
+_PRODUCT_COLUMNS = (
+    "sku, name, vendor_id, version, category_id, kind, base_price, vat_rate, required_fields, "
+    "download_url, key_source, active, predecessor_sku, revision"
+)
+
+_UPSERT_PRODUCT = text(
+    f"INSERT INTO products ({_PRODUCT_COLUMNS}, created_at, updated_at) VALUES "
+    "(:sku, :name, :vendor_id, :version, :category_id, :kind, :base_price, :vat_rate, "
+    "CAST(:required_fields AS jsonb), :download_url, :key_source, :active, :predecessor_sku, "
+    ":revision, :now, :now) "
+    "ON CONFLICT (sku) DO UPDATE SET name = excluded.name, vendor_id = excluded.vendor_id, "
+    "version = excluded.version, category_id = excluded.category_id, kind = excluded.kind, "
+    "base_price = excluded.base_price, vat_rate = excluded.vat_rate, "
+    "required_fields = excluded.required_fields, download_url = excluded.download_url, "
+    "key_source = excluded.key_source, active = excluded.active, "
+    "predecessor_sku = excluded.predecessor_sku, revision = excluded.revision, "
+    "updated_at = excluded.updated_at "
+    # a concurrent writer that already stored a newer revision wins
+    "WHERE products.revision < excluded.revision"
+)
+
+
+def required_fields_json(fields: Iterable[RequiredField]) -> str:
+    return json.dumps(
+        [{"name": f.name, "title": f.title, "pattern": f.pattern} for f in fields],
+        ensure_ascii=False,
+    )
+
+
+def _product_params(product: Product, now: datetime) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "vendor_id": product.vendor,
+        "version": product.version,
+        "category_id": product.category,
+        "kind": product.kind,
+        "base_price": product.base_price,
+        "vat_rate": product.vat_rate,
+        "required_fields": required_fields_json(product.required_fields),
+        "download_url": product.download_url,
+        "key_source": product.key_source,
+        "active": product.active,
+        "predecessor_sku": product.predecessor_sku,
+        "revision": product.revision,
+        "now": now,
+    }
+
+
+def _product(row: Any) -> Product:
+    fields = row.required_fields
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+    return Product(
+        sku=row.sku,
+        name=row.name,
+        vendor=row.vendor_id,
+        version=row.version,
+        category=row.category_id,
+        kind=row.kind,
+        base_price=Decimal(row.base_price),
+        vat_rate=row.vat_rate,
+        download_url=row.download_url,
+        key_source=row.key_source,
+        active=row.active,
+        required_fields=tuple(RequiredField(**f) for f in fields),
+        predecessor_sku=row.predecessor_sku,
+        revision=row.revision,
+    )
+
+
+async def lock_seeding(conn: AsyncConnection) -> None:
+    """Serialise seeding across instances for the rest of this transaction."""
+    # the engine's 5 s lock_timeout is for hot rows; a peer's seed may take a little longer
+    await conn.execute(text("SET LOCAL lock_timeout = '60s'"))
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": SEED_LOCK})
+
+
+async def has_products(conn: AsyncConnection) -> bool:
+    return bool((await conn.execute(text("SELECT EXISTS (SELECT 1 FROM products)"))).scalar())
+
+
+async def add_vendors(conn: AsyncConnection, vendors: Sequence[Vendor]) -> None:
+    if vendors:
+        await conn.execute(
+            text(
+                "INSERT INTO vendors (id, name, website) VALUES (:id, :name, :website) "
+                "ON CONFLICT (id) DO NOTHING"
+            ),
+            [{"id": v.id, "name": v.name, "website": v.website} for v in vendors],
+        )
+
+
+async def add_categories(conn: AsyncConnection, categories: Sequence[Category]) -> None:
+    """Insert categories, parents before children (the tree's foreign key)."""
+    if categories:
+        await conn.execute(
+            text(
+                "INSERT INTO categories (id, name, parent_id) VALUES (:id, :name, :parent_id) "
+                "ON CONFLICT (id) DO NOTHING"
+            ),
+            [{"id": c.id, "name": c.name, "parent_id": c.parent_id} for c in categories],
+        )
+
+
+async def save_products(conn: AsyncConnection, products: Sequence[Product], now: datetime) -> None:
+    """Insert or update ``products`` (one round trip per batch, pipelined by asyncpg)."""
+    if products:
+        await conn.execute(_UPSERT_PRODUCT, [_product_params(p, now) for p in products])
+
+
+async def get_products(conn: AsyncConnection, skus: Sequence[str]) -> dict[str, Product]:
+    """The stored products among ``skus``, locked against concurrent writers."""
+    if not skus:
+        return {}
+    rows = await conn.execute(
+        text(f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE sku = ANY(:skus) FOR UPDATE"),
+        {"skus": list(skus)},
+    )
+    return {row.sku: _product(row) for row in rows}
+
+
+async def all_products(conn: AsyncConnection) -> list[Product]:
+    rows = await conn.execute(text(f"SELECT {_PRODUCT_COLUMNS} FROM products ORDER BY sku"))
+    return [_product(row) for row in rows]
+
+
+async def vendor_names(conn: AsyncConnection) -> dict[str, str]:
+    rows = await conn.execute(text("SELECT id, name FROM vendors"))
+    return {row.id: row.name for row in rows}
+
+
+async def category_names(conn: AsyncConnection) -> dict[str, str]:
+    rows = await conn.execute(text("SELECT id, name FROM categories"))
+    return {row.id: row.name for row in rows}

@@ -1,0 +1,1 @@
+"""The catalog's pure domain: products, vendors, categories and their rules (no I/O)."""

@@ -1,0 +1,1 @@
+"""How messages reach the catalog's use cases (FastStream routers)."""

@@ -1,0 +1,147 @@
+"""The demo seed on the real broker and database: written once, announced once, in full."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import aio_pika
+import pytest
+from catalog.bootstrap import build_service
+from catalog.domain.demo_catalog import build_demo_catalog
+from catalog.service_layer.seeding import seed_demo_catalog
+from esd_contracts.catalog.events import ProductChanged
+from esd_platform.service import Service
+from esd_platform.settings import PlatformSettings
+from esd_platform.testing import isolated_settings
+from sqlalchemy import text
+
+pytestmark = pytest.mark.integration
+
+DEMO = build_demo_catalog()
+GATEWAY_QUEUE = "gateway.ProductChanged"
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def scalar(service: Service, sql: str) -> int:
+    async with service.engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def queued(settings: PlatformSettings, queue: str) -> int:
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+    finally:
+        await connection.close()
+
+
+async def all_relayed(service: Service, settings: PlatformSettings) -> None:
+    """Wait until the outbox is empty and every event sits in the gateway's queue."""
+
+    async def done() -> bool:
+        return await service.outbox.backlog() == 0 and (
+            await queued(settings, GATEWAY_QUEUE) >= len(DEMO.products)
+        )
+
+    await wait_for(done)
+
+
+class TestDemoSeed:
+    async def test_start_seeds_once_and_a_restart_adds_nothing(self) -> None:
+        async with isolated_settings() as settings:
+            first = build_service(settings)
+            await first.start()
+            try:
+                assert await scalar(first, "SELECT count(*) FROM products") == len(DEMO.products)
+                assert await scalar(first, "SELECT count(*) FROM vendors") == len(DEMO.vendors)
+                await all_relayed(first, settings)
+            finally:
+                await first.stop()
+            assert await queued(settings, GATEWAY_QUEUE) == len(DEMO.products)
+
+            second = build_service(settings)
+            await second.start()
+            try:
+                assert await seed_demo_catalog(second.uow, second.clock) == 0
+                assert await scalar(second, "SELECT count(*) FROM products") == len(DEMO.products)
+                assert await second.outbox.backlog() == 0
+            finally:
+                await second.stop()
+            assert await queued(settings, GATEWAY_QUEUE) == len(DEMO.products)
+
+    async def test_two_instances_starting_together_seed_once(self) -> None:
+        async with isolated_settings() as settings:
+            one, two = build_service(settings), build_service(settings)
+            await asyncio.gather(one.start(), two.start())
+            try:
+                assert await scalar(one, "SELECT count(*) FROM products") == len(DEMO.products)
+                await all_relayed(one, settings)
+                await wait_for(lambda: _is_zero(two.outbox.backlog()))
+                assert await queued(settings, GATEWAY_QUEUE) == len(DEMO.products)
+            finally:
+                await asyncio.gather(one.stop(), two.stop())
+
+    async def test_product_changed_carries_the_whole_product(self) -> None:
+        by_sku = {p.sku: p for p in DEMO.products}
+        vendors = {v.id: v.name for v in DEMO.vendors}
+        categories = {c.id: c.name for c in DEMO.categories}
+        async with isolated_settings() as settings:
+            service = build_service(settings)
+            await service.start()
+            try:
+                await all_relayed(service, settings)
+            finally:
+                await service.stop()
+            connection = await aio_pika.connect(settings.amqp_url)
+            try:
+                channel = await connection.channel()
+                queue = await channel.declare_queue(GATEWAY_QUEUE, passive=True)
+                seen: dict[str, ProductChanged] = {}
+                while len(seen) < len(DEMO.products):
+                    message = await queue.get(no_ack=True, fail=False, timeout=5)
+                    assert message is not None, f"only {len(seen)} events arrived"
+                    assert message.type == ProductChanged.message_type()
+                    assert message.message_id
+                    event = ProductChanged.model_validate_json(message.body)
+                    seen[event.sku] = event
+            finally:
+                await connection.close()
+
+        assert seen.keys() == by_sku.keys()
+        pin = next(e for e in seen.values() if e.required_fields)
+        assert pin.required_fields[0].pattern
+        for sku, event in seen.items():
+            product = by_sku[sku]
+            assert event.revision == 1
+            assert event.name == product.name
+            assert event.vendor == vendors[product.vendor]
+            assert event.category == categories[product.category]
+            assert event.base_price == product.base_price
+            assert event.vat_rate == product.vat_rate
+            assert event.kind == product.kind
+            assert event.key_source == product.key_source
+            assert event.active == product.active
+            assert event.download_url == product.download_url
+            assert [f.name for f in event.required_fields] == [
+                f.name for f in product.required_fields
+            ]
+        kis = next(e for e in seen.values() if e.sku == "KL-KSOS-5-1Y-N")
+        body = json.loads(kis.model_dump_json())
+        assert body["base_price"].count(".") == 1
+        assert len(body["base_price"].split(".")[1]) == 2
+        assert body["required_fields"][0]["pattern"] == "^[0-9]{6}$"
+
+
+async def _is_zero(value: Awaitable[int]) -> bool:
+    return await value == 0

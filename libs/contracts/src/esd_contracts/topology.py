@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from esd_contracts.billing.commands import RecordShipment
 from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.billing.queries import GetDocuments
+from esd_contracts.catalog.commands import ImportPriceList
 from esd_contracts.catalog.events import ProductChanged
 from esd_contracts.credit.commands import (
     CaptureCredit,
@@ -109,7 +110,12 @@ ROUTES: tuple[Route, ...] = (
     Route("gateway", CancellationRefused),
 )
 
-QUERIES: tuple[type[Query], ...] = (GetBalance, GetOrderKeys, GetDocuments)
+QUERIES: tuple[type[Query], ...] = (
+    GetBalance,
+    GetOrderKeys,
+    GetDocuments,
+    ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
+)
 
 
 def route(consumer: str, message: type[Message]) -> Route:

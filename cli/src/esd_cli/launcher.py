@@ -23,8 +23,8 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 import httpx
+from esd_platform.db import admin_connect_args
 from esd_platform.settings import PlatformSettings
-from sqlalchemy.engine import make_url
 
 from esd_cli.services import BACKEND
 
@@ -46,16 +46,8 @@ def say(line: str) -> None:
 
 
 async def _postgres_up(settings: PlatformSettings) -> bool:
-    url = make_url(settings.sqlalchemy_url)
     try:
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database="postgres",
-            timeout=3,
-        )
+        conn = await asyncpg.connect(**admin_connect_args(settings), timeout=3)
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await conn.close()

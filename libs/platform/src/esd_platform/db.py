@@ -8,6 +8,7 @@ cancelled task can never leave a transaction holding row locks for long (SQLAlch
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -34,17 +35,24 @@ def create_engine(settings: PlatformSettings, service: str, schema: str) -> Asyn
     )
 
 
+def admin_connect_args(settings: PlatformSettings) -> dict[str, Any]:
+    """asyncpg arguments for the server's ``postgres`` database (TCP or a unix socket path)."""
+    url = make_url(settings.sqlalchemy_url)
+    host = url.host or url.query.get("host")
+    return {
+        "host": host if isinstance(host, str) else None,
+        "port": url.port or 5432,
+        "user": url.username,
+        "password": url.password or None,
+        "database": "postgres",
+    }
+
+
 async def ensure_database(settings: PlatformSettings) -> None:
     """Create the configured database if the server does not have it yet."""
     url = make_url(settings.sqlalchemy_url)
     name = url.database or "esd"
-    admin = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database="postgres",
-    )
+    admin = await asyncpg.connect(**admin_connect_args(settings))
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from esd_contracts.envelope import Message
 from esd_contracts.platform.events import ClockSet
 from faststream.rabbit import QueueType, RabbitQueue, RabbitRouter
 from sqlalchemy import text
@@ -53,9 +54,23 @@ class Service:
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self._started = False
+        self._broker_external = False
 
     def include(self, router: RabbitRouter) -> None:
         self.broker.include_router(router)
+
+    def publishes(self, *messages: type[Message]) -> None:
+        """Declare, for the AsyncAPI document, what this service sends through its outbox."""
+        for message in messages:
+            self.broker.publisher(
+                exchange=topic_exchange(message.exchange_name()),
+                routing_key=message.message_type(),
+                persist=True,
+                title=message.message_type(),
+                description=message.__doc__,
+                schema=message,
+                message_type=message.message_type(),
+            )
 
     def on_start(self, hook: Hook) -> None:
         """Run ``hook`` after migrations and broker start (e.g. seeding, background tasks)."""
@@ -64,19 +79,23 @@ class Service:
     def on_stop(self, hook: Hook) -> None:
         self._on_stop.append(hook)
 
-    async def start(self) -> None:
+    async def start(self, *, broker_running: bool = False) -> None:
+        """Migrate, then consume. ``broker_running``: an in-memory broker (the embedded run)
+        was started around this service, so there is nothing to connect or declare."""
         await ensure_database(self.settings)
         await migrate(self.engine, self.schema, self.migrations)
         if self.settings.is_test:
             await self._restore_clock()
             self._subscribe_clock()
-        await self.broker.connect()
-        await declare_topology(self.broker)
-        await self.broker.start()
+        if not broker_running:
+            await self.broker.connect()
+            await declare_topology(self.broker)
+            await self.broker.start()
         self.outbox.start()
         for hook in self._on_start:
             await hook(self)
         self._started = True
+        self._broker_external = broker_running
         self.log.info("service_started", schema=self.schema)
 
     async def stop(self) -> None:
@@ -87,7 +106,8 @@ class Service:
         for hook in reversed(self._on_stop):
             with contextlib.suppress(Exception):
                 await hook(self)
-        await self.broker.stop()
+        if not self._broker_external:
+            await self.broker.stop()
         await self.outbox.stop()
         await self.engine.dispose()
         self.log.info("service_stopped")

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from esd_platform.db import admin_connect_args
 from esd_platform.settings import PlatformSettings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -34,6 +35,14 @@ async def _rabbitmqctl(*args: str) -> None:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {err.decode()[-500:]}")
 
 
+async def _admin(settings: PlatformSettings, statement: str) -> None:
+    admin = await asyncpg.connect(**admin_connect_args(settings))
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
 def _with_vhost(amqp_url: str, vhost: str) -> str:
     parts = urlsplit(amqp_url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
@@ -47,18 +56,9 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
     base_amqp = os.environ.get("ESD_AMQP_URL", DEFAULT_AMQP_URL)
     db_name = f"esd_test_{token}"
     vhost = f"esd_test_{token}"
-    url = make_url(PlatformSettings(database_url=base_db).sqlalchemy_url)
-    admin = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database="postgres",
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{db_name}"')
-    finally:
-        await admin.close()
+    base = PlatformSettings(database_url=base_db)
+    url = make_url(base.sqlalchemy_url)
+    await _admin(base, f'CREATE DATABASE "{db_name}"')
     await _rabbitmqctl("add_vhost", vhost)
     await _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     settings = PlatformSettings(
@@ -71,14 +71,4 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
         yield settings
     finally:
         await _rabbitmqctl("delete_vhost", vhost)
-        admin = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database="postgres",
-        )
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await _admin(base, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

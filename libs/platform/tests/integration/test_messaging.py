@@ -92,6 +92,7 @@ class TestOutboxAndInbox:
 
     async def test_rolled_back_transaction_publishes_nothing(self, running) -> None:  # type: ignore[no-untyped-def]
         service, seen = running
+
         async def publish_then_fail() -> None:
             async with service.uow.transaction() as tx:
                 tx.publish(command("10.00"))

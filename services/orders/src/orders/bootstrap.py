@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from esd_contracts.billing.commands import RecordShipment
+from esd_contracts.credit.commands import CaptureCredit, ReleaseCredit, ReserveCredit
+from esd_contracts.keys.commands import IssueKeys
+from esd_contracts.orders.events import (
+    CancellationRefused,
+    OrderCancelled,
+    OrderCompleted,
+    OrderFailed,
+    OrderRejected,
+)
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
@@ -15,4 +25,16 @@ def build_service(settings: PlatformSettings | None = None) -> Service:
         "orders", migrations=Path(__file__).resolve().parents[2] / "migrations", settings=settings
     )
     service.include(build_router(service.uow))
+    service.publishes(
+        ReserveCredit,
+        CaptureCredit,
+        ReleaseCredit,
+        IssueKeys,
+        RecordShipment,
+        OrderCompleted,
+        OrderRejected,
+        OrderFailed,
+        OrderCancelled,
+        CancellationRefused,
+    )
     return service

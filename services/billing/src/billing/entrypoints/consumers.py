@@ -1,0 +1,35 @@
+"""RabbitMQ entry points of the billing service: contract in, handler called, nothing else."""
+
+from __future__ import annotations
+
+from esd_contracts.billing.commands import RecordShipment
+from esd_contracts.billing.queries import Documents, GetDocuments
+from esd_contracts.credit.events import CreditTermsSet
+from esd_contracts.partners.events import PartnerRegistered
+from esd_platform.messaging import answers, consumes
+from esd_platform.uow import UnitOfWork
+from faststream.rabbit import RabbitRouter
+
+from billing.service_layer import handlers
+
+
+def build_router(uow: UnitOfWork) -> RabbitRouter:
+    router = RabbitRouter()
+
+    @consumes(router, "billing", RecordShipment)
+    async def on_record_shipment(cmd: RecordShipment) -> None:
+        await handlers.record_shipment(cmd, uow)
+
+    @consumes(router, "billing", PartnerRegistered)
+    async def on_partner_registered(event: PartnerRegistered) -> None:
+        await handlers.register_partner(event, uow)
+
+    @consumes(router, "billing", CreditTermsSet)
+    async def on_credit_terms_set(event: CreditTermsSet) -> None:
+        await handlers.set_terms(event, uow)
+
+    @answers(router, GetDocuments)
+    async def on_get_documents(query: GetDocuments) -> Documents:
+        return await handlers.get_documents(query, uow)
+
+    return router

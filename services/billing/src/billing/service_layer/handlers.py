@@ -1,0 +1,214 @@
+"""Use cases of the billing service, one transaction each: record a shipment on the day's
+document, keep partners' details and terms, answer document queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from esd_contracts.billing.commands import RecordShipment
+from esd_contracts.billing.events import ShipmentRecorded
+from esd_contracts.billing.queries import Document, DocumentLine, Documents, GetDocuments
+from esd_contracts.credit.events import CreditTermsSet
+from esd_contracts.partners.events import PartnerRegistered
+from esd_platform.logging import get_logger
+from esd_platform.uow import Transaction, UnitOfWork
+
+from billing.adapters import repository
+from billing.adapters.repository import DocumentRef
+from billing.domain import documents as rules
+from billing.domain.vat import line_vat
+
+log = get_logger("esd.billing")
+
+
+class LineRaced(RuntimeError):
+    """The same order was recorded by a concurrent delivery; retrying answers from its line."""
+
+
+async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
+    """Put the order's line on the partner's document of the shipment's Moscow day (creating
+    and numbering the document on the day's first line) and answer ShipmentRecorded. A repeated
+    order adds nothing and answers again with the document it is on."""
+    day = rules.document_day(cmd.shipped_at)
+    async with uow.transaction(cmd.message_id) as tx:
+        if tx.duplicate:
+            return
+        now = uow.clock.now()
+        existing, document = await repository.lookup(tx.conn, cmd.order_id, cmd.partner_id, day)
+        if existing is not None:
+            tx.publish(_recorded(cmd, existing.document, existing.amount, now))
+            log.info(
+                "shipment_already_recorded",
+                order_id=str(cmd.order_id),
+                document=existing.document.number,
+            )
+            return
+        if document is None:
+            document = await _open_document(tx, cmd, day, now)
+        vat_amount = line_vat(cmd.vat_rate, cmd.amount, cmd.vat_amount)
+        line = {
+            "order_id": cmd.order_id,
+            "sku": cmd.sku,
+            "name": cmd.name,
+            "quantity": cmd.quantity,
+            "unit_price": cmd.unit_price,
+            "amount": cmd.amount,
+            "vat_rate": cmd.vat_rate,
+            "vat_amount": vat_amount,
+            "shipped_at": cmd.shipped_at,
+            "now": now,
+        }
+        if not await repository.add_line(tx.conn, document.id, line):
+            raise LineRaced(str(cmd.order_id))
+        tx.publish(_recorded(cmd, document, cmd.amount, now))
+    log.info("shipment_recorded", order_id=str(cmd.order_id), document=document.number)
+
+
+async def _open_document(
+    tx: Transaction, cmd: RecordShipment, day: date, now: datetime
+) -> DocumentRef:
+    """The partner's document of ``day``, created and numbered if this is the day's first line.
+
+    Creators of the same partner-day queue on an advisory lock and the second finds the first's
+    document, so the yearly counter is advanced only for a document that is really inserted.
+    """
+    await repository.lock_partner_day(tx.conn, cmd.partner_id, day)
+    document = await repository.get_document(tx.conn, cmd.partner_id, day)
+    if document is not None:
+        return document
+    term = rules.term_in_force(await repository.terms_history(tx.conn, cmd.partner_id), day)
+    sequence = await repository.next_sequence(tx.conn, day.year)
+    document = await repository.insert_document(
+        tx.conn,
+        number=rules.format_number(day.year, sequence),
+        partner_id=cmd.partner_id,
+        day=day,
+        due=rules.due_date(day, term),
+        now=now,
+    )
+    log.info(
+        "document_opened",
+        document=document.number,
+        partner_id=str(cmd.partner_id),
+        date=day.isoformat(),
+        due_date=document.due_date.isoformat(),
+    )
+    return document
+
+
+def _recorded(
+    cmd: RecordShipment, document: DocumentRef, amount: Decimal, now: datetime
+) -> ShipmentRecorded:
+    return ShipmentRecorded(
+        correlation_id=cmd.order_id,
+        occurred_at=now,
+        order_id=cmd.order_id,
+        partner_id=cmd.partner_id,
+        document_number=document.number,
+        document_date=document.date,
+        due_date=document.due_date,
+        amount=amount,
+    )
+
+
+async def register_partner(event: PartnerRegistered, uow: UnitOfWork) -> None:
+    """Keep the partner's details for its documents and its initial term as the first terms."""
+    async with uow.transaction(event.message_id) as tx:
+        if tx.duplicate:
+            return
+        await repository.upsert_partner(
+            tx.conn,
+            partner_id=event.partner_id,
+            reseller_id=event.reseller_id,
+            company_name=event.company_name,
+            inn=event.inn,
+            kpp=event.kpp,
+            registered_at=event.occurred_at,
+        )
+        await _record_terms(
+            tx, event.partner_id, event.occurred_at, event.term_days, event.message_id
+        )
+    log.info("partner_registered", partner_id=str(event.partner_id))
+
+
+async def set_terms(event: CreditTermsSet, uow: UnitOfWork) -> None:
+    """A new term in force from the event's day: record it in the history and move the due
+    dates of the partner's documents it now governs (that day's and any later one)."""
+    async with uow.transaction(event.message_id) as tx:
+        if tx.duplicate:
+            return
+        await _record_terms(
+            tx, event.partner_id, event.occurred_at, event.term_days, event.message_id
+        )
+    log.info("credit_terms_set", partner_id=str(event.partner_id), term_days=event.term_days)
+
+
+async def _record_terms(
+    tx: Transaction,
+    partner_id: uuid.UUID,
+    effective_from: datetime,
+    term_days: int,
+    message_id: uuid.UUID,
+) -> None:
+    effective_day = rules.document_day(effective_from)
+    await repository.add_terms(
+        tx.conn,
+        partner_id=partner_id,
+        effective_from=effective_from,
+        effective_day=effective_day,
+        term_days=term_days,
+        source_message_id=message_id,
+    )
+    affected = await repository.documents_from(tx.conn, partner_id, effective_day)
+    if not affected:
+        return
+    history = await repository.terms_history(tx.conn, partner_id)
+    for row in affected:
+        due = rules.due_date(row.date, rules.term_in_force(history, row.date))
+        if due != row.due_date:
+            await repository.set_due_date(tx.conn, row.id, due)
+
+
+async def get_documents(query: GetDocuments, uow: UnitOfWork) -> Documents:
+    """The partner's own documents by number or date range; another partner's are never seen."""
+    today = uow.clock.today_moscow()
+    async with uow.engine.connect() as conn:
+        rows = await repository.find_documents(
+            conn,
+            query.partner_id,
+            number=query.number,
+            date_from=query.date_from,
+            date_to=query.date_to,
+        )
+        lines = await repository.lines_of(conn, [r.id for r in rows])
+    by_document: dict[int, list[DocumentLine]] = {}
+    for line in lines:
+        by_document.setdefault(line.document_id, []).append(
+            DocumentLine(
+                order_id=line.order_id,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                vat_rate=line.vat_rate,
+                vat_amount=line.vat_amount,
+            )
+        )
+    return Documents(
+        documents=tuple(
+            Document(
+                number=r.number,
+                date=r.date,
+                lines=tuple(by_document.get(r.id, ())),
+                amount=r.amount,
+                vat_amount=r.vat_amount,
+                due_date=r.due_date,
+                paid_amount=r.paid_amount,
+                status=rules.document_status(r.amount, r.paid_amount, r.due_date, today),
+            )
+            for r in rows
+        )
+    )

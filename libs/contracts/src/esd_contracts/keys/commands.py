@@ -23,3 +23,6 @@ class IssueKeys(Command):
     test: bool = Field(description="Test order: TEST- keys from no pool and no vendor")
     key_source: KeySource = Field(description="Adapter to use")
     fields: dict[str, str] = Field(default_factory=dict, description="Order's required fields")
+    vendor: str = Field(
+        default="", description="Product's vendor (vendor_api source: which vendor API, breaker)"
+    )

@@ -1,0 +1,43 @@
+"""Composition root of the keys service: settings, secrets, adapters, routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from esd_platform.service import Service
+from esd_platform.settings import PlatformSettings
+
+from keys.adapters.crypto import KeyCipher, KeyHasher, KeySigner
+from keys.adapters.sources import (
+    Adapters,
+    GeneratedKeys,
+    NoVendor,
+    PoolKeys,
+    Sealer,
+    TestKeys,
+)
+from keys.entrypoints.consumers import build_router
+from keys.settings import KeysSettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build_service(
+    settings: PlatformSettings | None = None, keys_settings: KeysSettings | None = None
+) -> Service:
+    """The keys service, ready to ``start()`` or ``run()``."""
+    service = Service("keys", migrations=MIGRATIONS, settings=settings)
+    config = keys_settings or KeysSettings()
+    config.check_for(service.settings.env)
+    cipher = KeyCipher(config.keys_secret)
+    sealer = Sealer(cipher, KeyHasher(config.keys_hash_secret))
+    adapters = Adapters(
+        {
+            "test": TestKeys(sealer),
+            "generator": GeneratedKeys(sealer, KeySigner(config.keys_signing_seed)),
+            "pool": PoolKeys(),
+            "vendor_api": NoVendor(),
+        }
+    )
+    service.include(build_router(service, adapters, cipher))
+    return service

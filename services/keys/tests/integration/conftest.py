@@ -1,0 +1,164 @@
+"""A running keys service on an isolated database and vhost, and a harness to drive it the way
+the orders service and the gateway do: IssueKeys in, KeysIssued/KeysFailed out, queries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import pytest
+from esd_contracts.envelope import Message
+from esd_contracts.keys.commands import IssueKeys
+from esd_contracts.keys.queries import GetOrderKeys, OrderKeys
+from esd_platform.messaging import topic_exchange
+from esd_platform.service import Service
+from esd_platform.settings import PlatformSettings
+from esd_platform.testing import isolated_settings
+from keys.adapters.crypto import KeyCipher, KeyHasher
+from keys.bootstrap import build_service
+from keys.settings import KeysSettings
+from sqlalchemy import text
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met in {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+class Harness:
+    """Publishes commands, records the events the keys service answers with, asks queries."""
+
+    def __init__(
+        self, settings: PlatformSettings, keys_settings: KeysSettings, service: Service
+    ) -> None:
+        self.settings = settings
+        self.keys_settings = keys_settings
+        self.service = service
+        self.cipher = KeyCipher(keys_settings.keys_secret)
+        self.hasher = KeyHasher(keys_settings.keys_hash_secret)
+        self.events: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def listen(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+        channel = await self._connection.channel()
+        for name in ("orders.KeysIssued", "orders.KeysFailed"):
+            queue = await channel.declare_queue(name, passive=True)
+            await queue.consume(self._record, no_ack=True)
+
+    async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        body = json.loads(message.body)
+        kind = (message.type or "").split(".")[1]
+        self.events[uuid.UUID(body["order_id"])].append((kind, body))
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def publish(self, message: Message) -> None:
+        await self.service.broker.publish(
+            message.model_dump_json().encode(),
+            exchange=topic_exchange(message.exchange_name()),
+            routing_key=message.message_type(),
+            persist=True,
+            content_type="application/json",
+            **message.envelope(),
+        )
+
+    async def outcome(
+        self, order_id: uuid.UUID, count: int = 1
+    ) -> list[tuple[str, dict[str, Any]]]:
+        async def arrived() -> bool:
+            return len(self.events[order_id]) >= count
+
+        await wait_for(arrived, what=f"{count} answer(s) for order {order_id}")
+        return self.events[order_id]
+
+    async def query(self, query: Any, answer: type[Any]) -> Any:
+        reply = await self.service.broker.request(
+            query.model_dump_json().encode(),
+            exchange=topic_exchange(query.exchange_name()),
+            routing_key=query.message_type(),
+            timeout=10,
+            content_type="application/json",
+            **query.envelope(),
+        )
+        return answer.model_validate_json(reply.body)
+
+    async def order_keys(self, order_id: uuid.UUID, partner_id: uuid.UUID) -> OrderKeys:
+        query = GetOrderKeys(
+            correlation_id=order_id,
+            occurred_at=datetime.now(UTC),
+            order_id=order_id,
+            partner_id=partner_id,
+        )
+        return await self.query(query, OrderKeys)
+
+    async def sql(self, statement: str, **params: Any) -> list[Any]:
+        async with self.service.engine.connect() as conn:
+            return list((await conn.execute(text(statement), params)).all())
+
+    async def preload_pool(self, sku: str, plain_keys: list[str]) -> None:
+        """Put keys in a pool directly (as ops' loading does), sealed like the service seals."""
+        async with self.service.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO pool_key (sku, key_hash, ciphertext, loaded_at) "
+                    "VALUES (:sku, :h, :c, now())"
+                ),
+                [
+                    {"sku": sku, "h": self.hasher.digest(k), "c": self.cipher.seal(k)}
+                    for k in plain_keys
+                ],
+            )
+
+
+def issue_keys(
+    *,
+    sku: str = "GEN-1",
+    quantity: int = 1,
+    key_source: str = "generator",
+    test: bool = False,
+    order_id: uuid.UUID | None = None,
+    partner_id: uuid.UUID | None = None,
+    vendor: str = "",
+) -> IssueKeys:
+    oid = order_id or uuid.uuid4()
+    return IssueKeys(
+        correlation_id=oid,
+        occurred_at=datetime.now(UTC),
+        order_id=oid,
+        partner_id=partner_id or uuid.uuid4(),
+        sku=sku,
+        quantity=quantity,
+        test=test,
+        key_source=key_source,  # type: ignore[arg-type]
+        vendor=vendor,
+    )
+
+
+@pytest.fixture(scope="module")
+async def harness() -> AsyncIterator[Harness]:
+    async with isolated_settings() as settings:
+        keys_settings = KeysSettings(keys_secret="k1:integration-secret")
+        service = build_service(settings, keys_settings)
+        await service.start()
+        h = Harness(settings, keys_settings, service)
+        await h.listen()
+        try:
+            yield h
+        finally:
+            await h.close()
+            await service.stop()

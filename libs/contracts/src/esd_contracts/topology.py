@@ -28,9 +28,9 @@ from esd_contracts.credit.events import (
 )
 from esd_contracts.credit.queries import GetBalance
 from esd_contracts.envelope import Message, Query
-from esd_contracts.keys.commands import IssueKeys
-from esd_contracts.keys.events import KeysFailed, KeysIssued
-from esd_contracts.keys.queries import GetOrderKeys
+from esd_contracts.keys.commands import IssueKeys, LoadKeyPool
+from esd_contracts.keys.events import KeysFailed, KeysIssued, StockLow
+from esd_contracts.keys.queries import GetKeyStock, GetOrderKeys, GetVendorHealth
 from esd_contracts.orders.commands import CancelOrder, PlaceOrder
 from esd_contracts.orders.events import (
     CancellationRefused,
@@ -108,6 +108,7 @@ ROUTES: tuple[Route, ...] = (
     Route("gateway", OrderFailed),
     Route("gateway", OrderCancelled),
     Route("gateway", CancellationRefused),
+    Route("gateway", StockLow),  # ops alert: a key pool ran low (keys publishes it)
 )
 
 QUERIES: tuple[type[Query], ...] = (
@@ -115,6 +116,9 @@ QUERIES: tuple[type[Query], ...] = (
     GetOrderKeys,
     GetDocuments,
     ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
+    LoadKeyPool,  # request/reply, though a command: it goes to keys.commands
+    GetKeyStock,
+    GetVendorHealth,
 )
 
 

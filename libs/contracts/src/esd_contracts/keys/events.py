@@ -28,3 +28,16 @@ class KeysFailed(Event):
     order_id: uuid.UUID = Field(description="Order that failed")
     partner_id: uuid.UUID = Field(description="Owner")
     reason: str = Field(description="'vendor_unavailable' or 'out_of_stock'")
+
+
+class StockLow(Event):
+    """A sku's pool fell under its threshold; once per crossing (a reload above re-arms it).
+
+    ``correlation_id`` is the order whose claim crossed the threshold (or the load's id).
+    """
+
+    CONTEXT: ClassVar[str] = "keys"
+
+    sku: str = Field(description="The product whose pool is low")
+    available: int = Field(description="Free keys left")
+    low_threshold: int = Field(description="The threshold it fell under")

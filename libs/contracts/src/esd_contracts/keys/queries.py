@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from datetime import datetime
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,3 +35,72 @@ class OrderKeys(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     keys: tuple[IssuedKey, ...] = Field(description="Keys in issue order; empty if none/not owner")
+
+
+class GetKeyStock(Query):
+    """Ops: free and claimed keys per sku pool (all pools, or one)."""
+
+    CONTEXT: ClassVar[str] = "keys"
+
+    sku: str | None = Field(default=None, description="One pool only; all pools when omitted")
+
+
+class SkuStock(BaseModel):
+    """One pool's levels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str = Field(description="The product")
+    available: int = Field(description="Free keys")
+    issued: int = Field(description="Keys claimed by orders")
+    low_threshold: int = Field(description="StockLow threshold (0: off)")
+    low: bool = Field(description="available is under the threshold")
+
+
+class KeyStock(BaseModel):
+    """Answer to :class:`GetKeyStock`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: tuple[SkuStock, ...] = Field(description="Pools by sku")
+
+
+class GetVendorHealth(Query):
+    """Ops: each vendor API's circuit state and recent error rate, as the keys workers see it."""
+
+    CONTEXT: ClassVar[str] = "keys"
+
+
+class VendorWorkerHealth(BaseModel):
+    """One worker's view of one vendor (each worker has its own circuit breaker)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    worker: str = Field(description="Worker id (host:pid)")
+    circuit: Literal["closed", "open", "half_open"] = Field(description="Breaker state")
+    calls: int = Field(description="Calls in the recent window")
+    failures: int = Field(description="Failed calls in the recent window")
+    updated_at: datetime = Field(description="When this worker last reported")
+
+
+class VendorHealthItem(BaseModel):
+    """A vendor's health over all workers that reported recently."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor: str = Field(description="Vendor name ('' = the default vendor API)")
+    circuit: Literal["closed", "open", "half_open"] = Field(
+        description="Worst state any worker reports (open > half_open > closed)"
+    )
+    calls: int = Field(description="Calls in the recent window, all workers")
+    failures: int = Field(description="Failed calls in the recent window, all workers")
+    error_rate: float = Field(description="failures / calls (0 without calls)")
+    workers: tuple[VendorWorkerHealth, ...] = Field(description="Per-worker detail")
+
+
+class VendorHealth(BaseModel):
+    """Answer to :class:`GetVendorHealth`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendors: tuple[VendorHealthItem, ...] = Field(description="Vendors called recently")

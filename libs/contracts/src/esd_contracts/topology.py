@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esd_contracts.billing.commands import RecordShipment
+from esd_contracts.billing.commands import RecordShipment, ReplayFinanceEvents
 from esd_contracts.billing.events import ShipmentRecorded
-from esd_contracts.billing.queries import GetDocuments
+from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
+from esd_contracts.billing.queries import GetDocumentPdf, GetDocuments, GetDocumentUpd
 from esd_contracts.catalog.commands import ImportPriceList
 from esd_contracts.catalog.events import ProductChanged
 from esd_contracts.credit.commands import (
@@ -101,6 +102,10 @@ ROUTES: tuple[Route, ...] = (
     Route("billing", RecordShipment),
     Route("billing", PartnerRegistered),
     Route("billing", CreditTermsSet),
+    # finance feed (billing publishes on finance.events): the downstream ledger's durable queues;
+    # examples/finance_consumer.py is a sample consumer of them
+    Route("finance", DocumentLineAdded),
+    Route("finance", DocumentClosed),
     # gateway read models
     Route("gateway", ProductChanged),
     Route("gateway", OrderCompleted),
@@ -115,6 +120,9 @@ QUERIES: tuple[type[Query], ...] = (
     GetBalance,
     GetOrderKeys,
     GetDocuments,
+    GetDocumentUpd,
+    GetDocumentPdf,
+    ReplayFinanceEvents,  # request/reply, though a command: it goes to billing.commands
     ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
     LoadKeyPool,  # request/reply, though a command: it goes to keys.commands
     GetKeyStock,

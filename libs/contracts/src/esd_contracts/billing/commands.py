@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from esd_contracts.envelope import Command, Money
+from esd_contracts.envelope import Command, MessageKind, Money, Query
 
 
 class RecordShipment(Command):
@@ -26,3 +26,30 @@ class RecordShipment(Command):
     vat_rate: str = Field(description="'exempt' or a percentage")
     vat_amount: Money = Field(description="VAT included in amount")
     shipped_at: datetime = Field(description="When the keys were issued; picks the day")
+
+
+class ReplayFinanceEvents(Query):
+    """Ops asks billing to re-emit the finance events of documents dated in [date_from, date_to]
+    (``POST /api/v1/admin/finance/replay``), for a downstream system that lost data.
+
+    A command in meaning (``billing.commands``), sent with ``broker.request``. The events go out
+    again with the same ``message_id`` as the first time, so a consumer that has them drops them.
+    ``correlation_id`` is a fresh id per request.
+    """
+
+    CONTEXT: ClassVar[str] = "billing"
+    KIND: ClassVar[MessageKind] = "command"
+
+    date_from: date = Field(description="First document date, inclusive")
+    date_to: date = Field(description="Last document date, inclusive")
+
+
+class FinanceEventsReplayed(BaseModel):
+    """Answer to :class:`ReplayFinanceEvents`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    date_from: date = Field(description="First document date, inclusive")
+    date_to: date = Field(description="Last document date, inclusive")
+    lines: int = Field(description="DocumentLineAdded events re-emitted")
+    closed: int = Field(description="DocumentClosed events re-emitted")

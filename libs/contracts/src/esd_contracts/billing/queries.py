@@ -35,6 +35,21 @@ class DocumentLine(BaseModel):
     amount: Money
     vat_rate: str
     vat_amount: Money
+    vat_basis: str | None = Field(
+        default=None,
+        description="Why an exempt line bears no VAT, e.g. 'НК РФ ст. 149 п. 2 пп. 26'",
+    )
+
+
+class VatTotal(BaseModel):
+    """A document's lines at one VAT rate, summed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rate: str = Field(description="'exempt' or a percentage, e.g. '22'")
+    amount: Money = Field(description="Sum of the lines at this rate, VAT included")
+    vat_amount: Money = Field(description="Sum of the lines' VAT (each rounded per line)")
+    amount_without_vat: Money = Field(description="amount - vat_amount")
 
 
 class Document(BaseModel):
@@ -50,6 +65,18 @@ class Document(BaseModel):
     due_date: dt.date
     paid_amount: Money
     status: str = Field(description="'open', 'paid' or 'overdue'")
+    vat_totals: tuple[VatTotal, ...] = Field(default=(), description="Totals per VAT rate")
+    closed: bool = Field(
+        default=False, description="The day is over: the document is final and immutable"
+    )
+    supplement_to: str | None = Field(
+        default=None,
+        description="For a line that arrived after its day closed: the closed document of the "
+        "same day that this supplementary document completes",
+    )
+    edo_status: str | None = Field(
+        default=None, description="EDO delivery: None (not sent), 'sent', 'delivered', 'rejected'"
+    )
 
 
 class Documents(BaseModel):
@@ -58,3 +85,45 @@ class Documents(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     documents: tuple[Document, ...]
+
+
+class GetDocumentUpd(Query):
+    """The UPD XML (FNS format 5.03, ON_NSCHFDOPPR) of one of the partner's documents."""
+
+    CONTEXT: ClassVar[str] = "billing"
+
+    partner_id: uuid.UUID = Field(description="Owner of the document")
+    number: str = Field(description="Document number, e.g. 'ESD-2026-000123'")
+
+
+class DocumentUpd(BaseModel):
+    """Answer to :class:`GetDocumentUpd`; ``found`` is false for another partner's document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool = Field(description="False: no such document of this partner (answer 404)")
+    file_name: str | None = Field(default=None, description="'ON_NSCHFDOPPR_….xml'")
+    xml: str | None = Field(
+        default=None,
+        description="The XML text; its declaration says windows-1251, so serve or store "
+        "xml.encode('cp1251') with Content-Type application/xml; charset=windows-1251",
+    )
+
+
+class GetDocumentPdf(Query):
+    """The printable PDF form of one of the partner's documents."""
+
+    CONTEXT: ClassVar[str] = "billing"
+
+    partner_id: uuid.UUID = Field(description="Owner of the document")
+    number: str = Field(description="Document number")
+
+
+class DocumentPdf(BaseModel):
+    """Answer to :class:`GetDocumentPdf`; ``found`` is false for another partner's document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool = Field(description="False: no such document of this partner (answer 404)")
+    file_name: str | None = Field(default=None, description="'ESD-2026-000123.pdf'")
+    content_base64: str | None = Field(default=None, description="The PDF, base64-encoded")

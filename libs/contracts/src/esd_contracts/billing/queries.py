@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 import datetime as dt
+import uuid
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field

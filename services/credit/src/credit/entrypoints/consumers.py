@@ -1,0 +1,47 @@
+"""RabbitMQ entry points of the credit service: contract in, handler called, nothing else."""
+
+from __future__ import annotations
+
+from esd_contracts.credit.commands import (
+    CaptureCredit,
+    ReleaseCredit,
+    ReserveCredit,
+    SetCreditTerms,
+)
+from esd_contracts.credit.queries import Balance, GetBalance
+from esd_contracts.partners.events import PartnerRegistered
+from esd_platform.messaging import answers, consumes
+from esd_platform.uow import UnitOfWork
+from faststream.rabbit import RabbitRouter
+
+from credit.service_layer import handlers
+
+
+def build_router(uow: UnitOfWork) -> RabbitRouter:
+    router = RabbitRouter()
+
+    @consumes(router, "credit", ReserveCredit)
+    async def on_reserve_credit(cmd: ReserveCredit) -> None:
+        await handlers.reserve_credit(cmd, uow)
+
+    @consumes(router, "credit", CaptureCredit)
+    async def on_capture_credit(cmd: CaptureCredit) -> None:
+        await handlers.capture_credit(cmd, uow)
+
+    @consumes(router, "credit", ReleaseCredit)
+    async def on_release_credit(cmd: ReleaseCredit) -> None:
+        await handlers.release_credit(cmd, uow)
+
+    @consumes(router, "credit", SetCreditTerms)
+    async def on_set_credit_terms(cmd: SetCreditTerms) -> None:
+        await handlers.set_credit_terms(cmd, uow)
+
+    @consumes(router, "credit", PartnerRegistered)
+    async def on_partner_registered(event: PartnerRegistered) -> None:
+        await handlers.register_partner(event, uow)
+
+    @answers(router, GetBalance)
+    async def on_get_balance(query: GetBalance) -> Balance:
+        return await handlers.get_balance(query, uow)
+
+    return router

@@ -39,5 +39,5 @@ def build_service(
             "vendor_api": NoVendor(),
         }
     )
-    service.include(build_router(service, adapters, cipher))
+    service.include(build_router(service, adapters, sealer, config))
     return service

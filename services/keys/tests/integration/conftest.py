@@ -14,8 +14,8 @@ from typing import Any
 import aio_pika
 import pytest
 from esd_contracts.envelope import Message
-from esd_contracts.keys.commands import IssueKeys
-from esd_contracts.keys.queries import GetOrderKeys, OrderKeys
+from esd_contracts.keys.commands import IssueKeys, LoadKeyPool, PoolLoaded
+from esd_contracts.keys.queries import GetKeyStock, GetOrderKeys, KeyStock, OrderKeys
 from esd_platform.messaging import topic_exchange
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
@@ -49,6 +49,7 @@ class Harness:
         self.cipher = KeyCipher(keys_settings.keys_secret)
         self.hasher = KeyHasher(keys_settings.keys_hash_secret)
         self.events: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        self.stock_low: list[dict[str, Any]] = []
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def listen(self) -> None:
@@ -57,6 +58,11 @@ class Harness:
         for name in ("orders.KeysIssued", "orders.KeysFailed"):
             queue = await channel.declare_queue(name, passive=True)
             await queue.consume(self._record, no_ack=True)
+        stock_low = await channel.declare_queue("gateway.StockLow", passive=True)
+        await stock_low.consume(self._record_stock_low, no_ack=True)
+
+    async def _record_stock_low(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.stock_low.append(json.loads(message.body))
 
     async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         body = json.loads(message.body)
@@ -105,6 +111,23 @@ class Harness:
             partner_id=partner_id,
         )
         return await self.query(query, OrderKeys)
+
+    async def load_pool(
+        self, sku: str, keys: list[str], low_threshold: int | None = None
+    ) -> PoolLoaded:
+        """Ops' LoadKeyPool over request/reply, as the gateway sends it."""
+        request = LoadKeyPool(
+            correlation_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            sku=sku,
+            keys=tuple(keys),
+            low_threshold=low_threshold,
+        )
+        return await self.query(request, PoolLoaded)
+
+    async def stock(self, sku: str | None = None) -> KeyStock:
+        query = GetKeyStock(correlation_id=uuid.uuid4(), occurred_at=datetime.now(UTC), sku=sku)
+        return await self.query(query, KeyStock)
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.service.engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -151,3 +152,103 @@ _FREE = text("SELECT count(*) FROM pool_key WHERE sku = :sku AND order_id IS NUL
 async def free_pool_keys(conn: AsyncConnection, sku: str) -> int:
     """Unclaimed keys of ``sku``, counting those other transactions have locked right now."""
     return int((await conn.execute(_FREE, {"sku": sku})).scalar_one())
+
+
+# -- pools: loading, levels, the low-stock alarm -----------------------------------------------
+
+_ISSUED_HASHES = text(
+    "SELECT key_hash FROM issued_key WHERE key_hash = ANY(CAST(:hashes AS bytea[]))"
+)
+_LOAD_POOL = text(
+    "INSERT INTO pool_key (sku, key_hash, ciphertext, loaded_at) "
+    "SELECT :sku, k.key_hash, k.ciphertext, :now "
+    "FROM unnest(CAST(:hashes AS bytea[]), CAST(:ciphertexts AS text[])) "
+    "     AS k(key_hash, ciphertext) "
+    "ON CONFLICT (key_hash) DO NOTHING RETURNING key_hash"
+)
+_SET_THRESHOLD = text(
+    "INSERT INTO pool_setting (sku, low_threshold) "
+    "VALUES (:sku, coalesce(CAST(:threshold AS integer), CAST(:default AS integer))) "
+    "ON CONFLICT (sku) DO UPDATE "
+    "SET low_threshold = coalesce(CAST(:threshold AS integer), pool_setting.low_threshold) "
+    "RETURNING low_threshold"
+)
+_LEVEL = text(
+    "SELECT (SELECT count(*) FROM pool_key WHERE sku = :sku AND order_id IS NULL) AS available, "
+    "       coalesce((SELECT low_threshold FROM pool_setting WHERE sku = :sku), "
+    "                CAST(:default AS integer)) "
+    "         AS low_threshold"
+)
+_REARM = text("UPDATE pool_setting SET low_alerted = false WHERE sku = :sku AND low_alerted")
+# Only one transaction wins the flip from not-alerted to alerted: one StockLow per crossing.
+_ALERT = text(
+    "INSERT INTO pool_setting (sku, low_threshold, low_alerted) VALUES (:sku, :threshold, true) "
+    "ON CONFLICT (sku) DO UPDATE SET low_alerted = true WHERE NOT pool_setting.low_alerted "
+    "RETURNING sku"
+)
+_STOCK = text(
+    "SELECT coalesce(p.sku, s.sku) AS sku, coalesce(p.available, 0) AS available, "
+    "       coalesce(p.issued, 0) AS issued, "
+    "       coalesce(s.low_threshold, CAST(:default AS integer)) AS low_threshold "
+    "FROM (SELECT sku, count(*) FILTER (WHERE order_id IS NULL) AS available, "
+    "             count(*) FILTER (WHERE order_id IS NOT NULL) AS issued "
+    "      FROM pool_key WHERE CAST(:sku AS text) IS NULL OR sku = :sku GROUP BY sku) p "
+    "FULL JOIN (SELECT * FROM pool_setting WHERE CAST(:sku AS text) IS NULL OR sku = :sku) s "
+    "  ON s.sku = p.sku "
+    "ORDER BY 1"
+)
+
+
+@dataclass(frozen=True)
+class PoolLevel:
+    available: int
+    low_threshold: int
+
+
+async def issued_hashes(conn: AsyncConnection, hashes: list[bytes]) -> set[bytes]:
+    rows = await conn.execute(_ISSUED_HASHES, {"hashes": hashes})
+    return {bytes(row.key_hash) for row in rows}
+
+
+async def load_pool_keys(
+    conn: AsyncConnection, sku: str, keys: list[SealedKey], now: datetime
+) -> set[bytes]:
+    """Insert the keys not known yet; returns the hashes actually inserted."""
+    rows = await conn.execute(
+        _LOAD_POOL,
+        {
+            "sku": sku,
+            "now": now,
+            "hashes": [k.key_hash for k in keys],
+            "ciphertexts": [k.ciphertext for k in keys],
+        },
+    )
+    return {bytes(row.key_hash) for row in rows}
+
+
+async def set_threshold(
+    conn: AsyncConnection, sku: str, threshold: int | None, default: int
+) -> int:
+    result = await conn.execute(
+        _SET_THRESHOLD, {"sku": sku, "threshold": threshold, "default": default}
+    )
+    return int(result.scalar_one())
+
+
+async def pool_level(conn: AsyncConnection, sku: str, default_threshold: int) -> PoolLevel:
+    row = (await conn.execute(_LEVEL, {"sku": sku, "default": default_threshold})).one()
+    return PoolLevel(int(row.available), int(row.low_threshold))
+
+
+async def rearm_stock_alarm(conn: AsyncConnection, sku: str) -> None:
+    await conn.execute(_REARM, {"sku": sku})
+
+
+async def raise_stock_alarm(conn: AsyncConnection, sku: str, threshold: int) -> bool:
+    """True for the one transaction that flips the pool to 'alerted'."""
+    row = (await conn.execute(_ALERT, {"sku": sku, "threshold": threshold})).first()
+    return row is not None
+
+
+async def stock(conn: AsyncConnection, sku: str | None, default_threshold: int) -> list[Any]:
+    return list((await conn.execute(_STOCK, {"sku": sku, "default": default_threshold})).all())

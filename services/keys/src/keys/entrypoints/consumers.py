@@ -6,17 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from esd_contracts.envelope import Message
-from esd_contracts.keys.commands import IssueKeys
-from esd_contracts.keys.queries import GetOrderKeys, OrderKeys
+from esd_contracts.keys.commands import IssueKeys, LoadKeyPool, PoolLoaded
+from esd_contracts.keys.queries import GetKeyStock, GetOrderKeys, KeyStock, OrderKeys
 from esd_contracts.topology import route
 from esd_platform.messaging import answers, route_queue, topic_exchange
 from esd_platform.service import Service
 from faststream import AckPolicy
 from faststream.rabbit import RabbitRouter
 
-from keys.adapters.crypto import KeyCipher
-from keys.adapters.sources import Adapters
-from keys.service_layer import handlers
+from keys.adapters.sources import Adapters, Sealer
+from keys.service_layer import handlers, pool
+from keys.settings import KeysSettings
 
 
 def consumes(router: RabbitRouter, message: type[Message]) -> Callable[[Any], Any]:
@@ -36,15 +36,26 @@ def consumes(router: RabbitRouter, message: type[Message]) -> Callable[[Any], An
     )
 
 
-def build_router(service: Service, adapters: Adapters, cipher: KeyCipher) -> RabbitRouter:
+def build_router(
+    service: Service, adapters: Adapters, sealer: Sealer, config: KeysSettings
+) -> RabbitRouter:
     router = RabbitRouter()
+    threshold = config.stock_low_threshold
 
     @consumes(router, IssueKeys)
     async def on_issue_keys(cmd: IssueKeys) -> None:
-        await handlers.issue_keys(cmd, service.uow, adapters, service.clock)
+        await handlers.issue_keys(cmd, service.uow, adapters, service.clock, threshold)
 
     @answers(router, GetOrderKeys)
     async def on_get_order_keys(query: GetOrderKeys) -> OrderKeys:
-        return await handlers.get_order_keys(query, service.uow, cipher)
+        return await handlers.get_order_keys(query, service.uow, sealer.cipher)
+
+    @answers(router, LoadKeyPool)
+    async def on_load_key_pool(cmd: LoadKeyPool) -> PoolLoaded:
+        return await pool.load_key_pool(cmd, service.uow, sealer, service.clock, threshold)
+
+    @answers(router, GetKeyStock)
+    async def on_get_key_stock(query: GetKeyStock) -> KeyStock:
+        return await pool.key_stock(query, service.uow, threshold)
 
     return router

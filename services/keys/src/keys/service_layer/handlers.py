@@ -13,6 +13,7 @@ from keys.adapters import repository
 from keys.adapters.crypto import KeyCipher
 from keys.adapters.sources import Adapters
 from keys.domain.model import KeyRequest, Refusal, check_complete, source_for
+from keys.service_layer import pool
 
 log = get_logger("esd.keys")
 
@@ -28,7 +29,13 @@ def request_of(cmd: IssueKeys) -> KeyRequest:
     )
 
 
-async def issue_keys(cmd: IssueKeys, uow: UnitOfWork, adapters: Adapters, clock: Clock) -> None:
+async def issue_keys(
+    cmd: IssueKeys,
+    uow: UnitOfWork,
+    adapters: Adapters,
+    clock: Clock,
+    default_low_threshold: int = 0,
+) -> None:
     """All of the order's keys or none, at most one set per order, whoever asks how often."""
     request = request_of(cmd)
     adapter = adapters.for_source(request.source)
@@ -54,6 +61,10 @@ async def issue_keys(cmd: IssueKeys, uow: UnitOfWork, adapters: Adapters, clock:
             return
         check_complete(request, result)
         key_ids = await repository.record_issued(tx.conn, request, result, now)
+        if request.source == "pool":
+            await pool.check_stock_after_claim(
+                tx, request.sku, clock, default_low_threshold, request.order_id
+            )
         tx.publish(
             KeysIssued(
                 correlation_id=request.order_id,

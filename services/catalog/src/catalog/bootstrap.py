@@ -23,10 +23,8 @@ def build_service(
     service.include(build_router(service))
     options = catalog_settings or CatalogSettings()
 
-    if options.seed_demo:
+    async def seed(svc: Service) -> None:
+        await seed_demo_catalog(svc.uow, svc.clock, with_products=options.seed_demo)
 
-        async def seed(svc: Service) -> None:
-            await seed_demo_catalog(svc.uow, svc.clock)
-
-        service.on_start(seed)
+    service.on_start(seed)
     return service

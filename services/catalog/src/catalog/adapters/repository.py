@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.domain.model import Category, Product, RequiredField, Vendor
 
-SEED_LOCK = "esd:catalog:seed"
+WRITE_LOCK = "esd:catalog:write"
+"""Catalog writes (seed, imports) are ops-rate: one at a time keeps revisions strictly ordered."""
 
 _PRODUCT_COLUMNS = (
     "sku, name, vendor_id, version, category_id, kind, base_price, vat_rate, required_fields, "
@@ -87,11 +88,11 @@ def _product(row: Any) -> Product:
     )
 
 
-async def lock_seeding(conn: AsyncConnection) -> None:
-    """Serialise seeding across instances for the rest of this transaction."""
-    # the engine's 5 s lock_timeout is for hot rows; a peer's seed may take a little longer
-    await conn.execute(text("SET LOCAL lock_timeout = '60s'"))
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": SEED_LOCK})
+async def lock_catalog_writes(conn: AsyncConnection) -> None:
+    """Serialise catalog writers across instances for the rest of this transaction."""
+    # the engine's 5 s lock_timeout is for hot rows; a peer's seed or import may take longer
+    await conn.execute(text("SET LOCAL lock_timeout = '120s'"))
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": WRITE_LOCK})
 
 
 async def has_products(conn: AsyncConnection) -> bool:
@@ -151,3 +152,32 @@ async def vendor_names(conn: AsyncConnection) -> dict[str, str]:
 async def category_names(conn: AsyncConnection) -> dict[str, str]:
     rows = await conn.execute(text("SELECT id, name FROM categories"))
     return {row.id: row.name for row in rows}
+
+
+async def all_vendors(conn: AsyncConnection) -> list[Vendor]:
+    rows = await conn.execute(text("SELECT id, name, website FROM vendors ORDER BY id"))
+    return [Vendor(row.id, row.name, row.website) for row in rows]
+
+
+async def all_categories(conn: AsyncConnection) -> list[Category]:
+    """Every category, parents before children."""
+    rows = await conn.execute(
+        text(
+            "WITH RECURSIVE tree AS ("
+            " SELECT id, name, parent_id, 0 AS depth FROM categories WHERE parent_id IS NULL"
+            " UNION ALL SELECT c.id, c.name, c.parent_id, t.depth + 1"
+            " FROM categories c JOIN tree t ON c.parent_id = t.id)"
+            " SELECT id, name, parent_id FROM tree ORDER BY depth, id"
+        )
+    )
+    return [Category(row.id, row.name, row.parent_id) for row in rows]
+
+
+async def products_of_vendor(conn: AsyncConnection, vendor_id: str) -> list[Product]:
+    rows = await conn.execute(
+        text(
+            f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE vendor_id = :v ORDER BY sku FOR UPDATE"
+        ),
+        {"v": vendor_id},
+    )
+    return [_product(row) for row in rows]

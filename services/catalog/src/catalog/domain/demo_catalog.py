@@ -21,6 +21,7 @@ from catalog.domain.model import (
     Product,
     RequiredField,
     Vendor,
+    sku_code,
 )
 
 SEED = 20260101
@@ -83,55 +84,6 @@ SEATS_EN: tuple[Option, ...] = (
     ("10 users", "10U", 9.0),
 )
 MONTHLY: tuple[Option, ...] = (("1 месяц", "1M", 1.0), ("12 месяцев", "12M", 10.5))
-
-
-_LATIN = dict(
-    zip(
-        "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ",
-        [
-            "A",
-            "B",
-            "V",
-            "G",
-            "D",
-            "E",
-            "E",
-            "ZH",
-            "Z",
-            "I",
-            "Y",
-            "K",
-            "L",
-            "M",
-            "N",
-            "O",
-            "P",
-            "R",
-            "S",
-            "T",
-            "U",
-            "F",
-            "KH",
-            "TS",
-            "CH",
-            "SH",
-            "SCH",
-            "",
-            "Y",
-            "",
-            "E",
-            "YU",
-            "YA",
-        ],
-        strict=True,
-    )
-)
-
-
-def sku_code(label: str, length: int = 6) -> str:
-    """An ASCII sku fragment of a label: 'Профессиональный' → 'PROFES'."""
-    latin = "".join(_LATIN.get(ch, ch) for ch in label.upper())
-    return "".join(ch for ch in latin if ch.isascii() and ch.isalnum())[:length] or "STD"
 
 
 def editions(*names: tuple[str, float]) -> tuple[Option, ...]:

@@ -128,3 +128,14 @@ def problems(product: Product) -> list[str]:
         except re.error:
             found.append(f"required field {required.name!r} has an invalid pattern")
     return found
+
+
+_CYRILLIC = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+_LATIN_SPELLING = "A B V G D E E ZH Z I Y K L M N O P R S T U F KH TS CH SH SCH - Y - E YU YA"
+_LATIN = {cyr: lat.strip("-") for cyr, lat in zip(_CYRILLIC, _LATIN_SPELLING.split(), strict=True)}
+
+
+def sku_code(label: str, length: int = 6) -> str:
+    """An ASCII sku fragment of a label: 'Профессиональный' → 'PROFES'."""
+    latin = "".join(_LATIN.get(ch, ch) for ch in label.upper())
+    return "".join(ch for ch in latin if ch.isascii() and ch.isalnum())[:length] or "STD"

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from esd_contracts.catalog.commands import ImportPriceList, PriceListImported
+from esd_platform.messaging import answers
 from esd_platform.service import Service
 from faststream.rabbit import RabbitRouter
 
+from catalog.service_layer.importing import import_price_list
+
 
 def build_router(service: Service) -> RabbitRouter:
-    """The catalog consumes nothing yet: it only publishes ``ProductChanged``."""
-    del service
-    return RabbitRouter()
+    router = RabbitRouter()
+
+    @answers(router, ImportPriceList)
+    async def on_import_price_list(cmd: ImportPriceList) -> PriceListImported:
+        # idempotent by content: a redelivered import finds its rows applied and reports them
+        # unchanged, so no inbox row is needed (and a dry run must not consume the id)
+        return await import_price_list(cmd, service.uow, service.clock)
+
+    return router

@@ -14,19 +14,30 @@ from esd_platform.logging import get_logger
 from esd_platform.uow import UnitOfWork
 
 from catalog.adapters import repository
-from catalog.domain.demo_catalog import DemoCatalog, build_demo_catalog
+from catalog.domain.demo_catalog import CATEGORIES, DemoCatalog, build_demo_catalog
 from catalog.service_layer.publishing import product_changed
 
 log = get_logger("esd.catalog.seeding")
 
 
 async def seed_demo_catalog(
-    uow: UnitOfWork, clock: Clock, catalog: DemoCatalog | None = None
+    uow: UnitOfWork,
+    clock: Clock,
+    catalog: DemoCatalog | None = None,
+    *,
+    with_products: bool = True,
 ) -> int:
-    """Seed ``catalog`` (the demo catalog by default) if no product exists; returns how many."""
+    """Seed ``catalog`` (the demo catalog by default) if no product exists; returns how many.
+
+    Without ``with_products`` only the category tree is ensured.
+    """
     started = time.perf_counter()
     async with uow.transaction() as tx:
-        await repository.lock_seeding(tx.conn)
+        await repository.lock_catalog_writes(tx.conn)
+        # the category tree is reference data: present with or without the demo products
+        await repository.add_categories(tx.conn, CATEGORIES)
+        if not with_products:
+            return 0
         if await repository.has_products(tx.conn):
             log.info("catalog_seed_skipped", reason="catalog_not_empty")
             return 0

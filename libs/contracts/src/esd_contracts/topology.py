@@ -16,6 +16,9 @@ from esd_contracts.catalog.commands import ImportPriceList
 from esd_contracts.catalog.events import ProductChanged
 from esd_contracts.credit.commands import (
     CaptureCredit,
+    PostBankStatement,
+    PostPayment,
+    PostPayments,
     ReleaseCredit,
     ReserveCredit,
     SetCreditTerms,
@@ -26,8 +29,12 @@ from esd_contracts.credit.events import (
     CreditReleased,
     CreditReserved,
     CreditTermsSet,
+    PartnerBlocked,
+    PartnerUnblocked,
+    PaymentAllocated,
+    PaymentReceived,
 )
-from esd_contracts.credit.queries import GetBalance
+from esd_contracts.credit.queries import GetBalance, GetReceivablesAging
 from esd_contracts.envelope import Message, Query
 from esd_contracts.keys.commands import IssueKeys, LoadKeyPool
 from esd_contracts.keys.events import KeysFailed, KeysIssued, StockLow
@@ -96,6 +103,7 @@ ROUTES: tuple[Route, ...] = (
     Route("credit", ReleaseCredit),
     Route("credit", SetCreditTerms),
     Route("credit", PartnerRegistered),
+    Route("credit", PostPayment),
     # keys
     Route("keys", IssueKeys),
     # billing
@@ -106,6 +114,11 @@ ROUTES: tuple[Route, ...] = (
     # examples/finance_consumer.py is a sample consumer of them
     Route("finance", DocumentLineAdded),
     Route("finance", DocumentClosed),
+    # receivables (credit publishes): payments booked and applied, overdue blocks and lifts
+    Route("finance", PaymentReceived),
+    Route("finance", PaymentAllocated),
+    Route("finance", PartnerBlocked),
+    Route("finance", PartnerUnblocked),
     # gateway read models
     Route("gateway", ProductChanged),
     Route("gateway", OrderCompleted),
@@ -127,6 +140,9 @@ QUERIES: tuple[type[Query], ...] = (
     LoadKeyPool,  # request/reply, though a command: it goes to keys.commands
     GetKeyStock,
     GetVendorHealth,
+    PostPayments,  # request/reply, though a command: it goes to credit.commands
+    PostBankStatement,  # request/reply, though a command: it goes to credit.commands
+    GetReceivablesAging,
 )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,3 +37,90 @@ class Balance(BaseModel):
     blocked: bool = Field(description="Overdue debt blocks new non-test orders")
     term_days: int = Field(description="Payment term, calendar days")
     next_due_date: date | None = Field(description="Earliest due date of unpaid debt")
+
+
+class PaymentAllocation(BaseModel):
+    """Money of one payment applied to one document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document: str = Field(description="Document number")
+    amount: Money = Field(description="Amount applied")
+
+
+class PostedPayment(BaseModel):
+    """The spec's answer for one payment: where its money went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str = Field(description="Payment order number")
+    partner_id: uuid.UUID | None = Field(description="Matched partner; None for an unknown payer")
+    amount: Money = Field(description="Amount of the payment")
+    allocations: tuple[PaymentAllocation, ...] = Field(description="Documents paid, in order")
+    unallocated: Money = Field(description="What is left as the partner's unallocated credit")
+    date: dt.date | None = Field(default=None, description="Day the money arrived")
+    payer_inn: str | None = Field(default=None, description="Payer's ИНН")
+    status: str = Field(
+        default="posted",
+        description="'posted'; 'duplicate' (posted before: answered as applied, counted once); "
+        "'unknown_payer' (no partner has this ИНН: nothing booked)",
+    )
+
+
+class StatementProblem(BaseModel):
+    """Something in the input that was not booked, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int | None = Field(default=None, description="Line of the statement file, from 1")
+    number: str | None = Field(default=None, description="Payment number, when known")
+    code: str = Field(
+        description="'unreadable_line', 'invalid_document', 'missing_field', 'invalid_amount', "
+        "'invalid_date', 'unknown_payer', 'ambiguous_payer', 'not_a_statement', "
+        "'unterminated_document', 'invalid_file'"
+    )
+    detail: str = Field(description="Human-readable explanation")
+
+
+class PaymentsPosted(BaseModel):
+    """Answer to ``PostPayments`` and ``PostBankStatement``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payments: tuple[PostedPayment, ...] = Field(description="One per payment read, in order")
+    problems: tuple[StatementProblem, ...] = Field(default=(), description="What was not booked")
+
+
+class GetReceivablesAging(Query):
+    """Ops/finance: each partner's unpaid debt by age past its due date on day ``on``."""
+
+    CONTEXT: ClassVar[str] = "credit"
+
+    on: date | None = Field(default=None, description="Report day (Moscow); today when omitted")
+    format: Literal["json", "csv"] = Field(default="json", description="'csv' also fills csv")
+
+
+class AgingRow(BaseModel):
+    """One partner's receivables by age bucket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: uuid.UUID
+    inn: str | None
+    company_name: str | None
+    current: Money = Field(description="Not yet due")
+    overdue_1_7: Money = Field(description="1–7 days past due")
+    overdue_8_30: Money = Field(description="8–30 days past due")
+    overdue_30_plus: Money = Field(description="More than 30 days past due")
+    total: Money = Field(description="All unpaid debt")
+
+
+class ReceivablesAging(BaseModel):
+    """Answer to :class:`GetReceivablesAging`: rows of partners with unpaid debt, and totals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    on: date = Field(description="Report day (Moscow)")
+    rows: tuple[AgingRow, ...]
+    totals: AgingRow = Field(description="Sums over all rows (partner_id is the nil uuid)")
+    csv: str | None = Field(default=None, description="The same report as CSV, when asked")

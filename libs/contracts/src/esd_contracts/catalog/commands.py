@@ -39,6 +39,11 @@ class ImportPriceList(Query):
         description="The list is the vendor's complete list: retire (deactivate) this vendor's "
         "active products that it does not mention. Needs `vendor`.",
     )
+    retire_predecessors: bool = Field(
+        default=False,
+        description="A row with `predecessor_sku` is a new version: retire (deactivate) the "
+        "predecessor it replaces",
+    )
     dry_run: bool = Field(default=False, description="Report only; change nothing")
 
 

@@ -21,6 +21,15 @@ class RequiredField(BaseModel):
     pattern: str = Field(description="Regular expression the whole value must match")
 
 
+class CategoryRef(BaseModel):
+    """One node of the category tree, as a product's path from the root carries it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Stable category id, e.g. 'antivirus'")
+    name: str = Field(description="Category name, e.g. 'Антивирусы'")
+
+
 class ProductChanged(Event):
     """A product was created or any of its attributes changed; carries the whole product.
 
@@ -45,3 +54,17 @@ class ProductChanged(Event):
     download_url: str = Field(description="Where the vendor's distribution is downloaded")
     key_source: KeySource = Field(description="Which keys adapter issues this product's keys")
     active: bool = Field(description="Inactive products cannot be ordered")
+    vendor_id: str | None = Field(default=None, description="Stable vendor id, e.g. 'kaspersky'")
+    category_id: str | None = Field(default=None, description="Stable id of `category`")
+    category_path: tuple[CategoryRef, ...] = Field(
+        default=(),
+        description="The category tree from the root down to `category` (feeds build the "
+        "tree from these: CommerceML groups, YML categories)",
+    )
+    predecessor_sku: str | None = Field(
+        default=None, description="The previous version's sku, when this is a new version"
+    )
+    vat_basis: str = Field(
+        default="",
+        description="Legal basis of `vat_rate` (the Tax Code article), for documents and feeds",
+    )

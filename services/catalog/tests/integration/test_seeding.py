@@ -136,6 +136,12 @@ class TestDemoSeed:
             assert [f.name for f in event.required_fields] == [
                 f.name for f in product.required_fields
             ]
+        book = next(e for e in seen.values() if e.vat_rate == "22")
+        assert "164" in book.vat_basis
+        assert [c.id for c in book.category_path] == ["books", "audiobooks"]
+        nod = next(e for e in seen.values() if e.vendor_id == "eset")
+        assert "149" in nod.vat_basis
+        assert nod.category_path[-1].id == nod.category_id
         kis = next(e for e in seen.values() if e.sku == "KL-KSOS-5-1Y-N")
         body = json.loads(kis.model_dump_json())
         assert body["base_price"].count(".") == 1

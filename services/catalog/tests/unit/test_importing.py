@@ -163,3 +163,45 @@ class TestPlanImport:
     def test_unreadable_lines_are_refused(self) -> None:
         result = plan("sku;price\nA;1;x\n")
         assert result.refused[0].line == 2
+
+
+class TestVatAndVersions:
+    def test_vat_must_be_in_force_on_the_import_day(self) -> None:
+        from datetime import date
+
+        csv = "sku;name;price;vendor;vat\nA-1;Book;100;ESET;20%\nA-2;Book;100;ESET;standard\n"
+        result = plan(csv, day=date(2026, 3, 1))
+        assert [r.sku for r in result.refused] == ["A-1"]
+        assert "not in force" in result.refused[0].reason
+        assert [p.vat_rate for p in result.products] == ["22"]
+        assert {p.vat_rate for p in plan(csv, day=date(2025, 3, 1)).products} == {"20"}
+
+    def test_a_new_version_retires_its_predecessor_when_asked(self) -> None:
+        csv = (
+            "sku;name;price;vendor;version;predecessor_sku\n"
+            "KL-KIS-26;Kaspersky Internet Security;1990;Kaspersky;2026;KL-KIS\n"
+        )
+        kept = plan(csv, [existing()])
+        assert kept.retired == []
+        result = plan(csv, [existing()], retire_predecessors=True)
+        assert [(o.line, o.sku) for o in result.retired] == [(2, "KL-KIS")]
+        by_sku = {p.sku: p for p in result.products}
+        assert by_sku["KL-KIS"].active is False
+        assert by_sku["KL-KIS"].revision == 2
+        assert by_sku["KL-KIS-26"].predecessor_sku == "KL-KIS"
+
+
+class TestCategoryTree:
+    def test_path_runs_from_the_root(self) -> None:
+        from catalog.domain.model import CategoryTree
+
+        tree = CategoryTree(CATEGORIES)
+        assert [c.id for c in tree.path("antivirus")] == ["security", "antivirus"]
+        assert tree.name("antivirus") == "Антивирусы"
+        assert tree.path("missing") == []
+
+    def test_a_cycle_does_not_loop(self) -> None:
+        from catalog.domain.model import CategoryTree
+
+        tree = CategoryTree([Category("a", "A", "b"), Category("b", "B", "a")])
+        assert [c.id for c in tree.path("a")] == ["b", "a"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from typing import Any
 
+from catalog.domain import vat
 from catalog.domain.model import Category, Product, RequiredField, Vendor, problems, sku_code
 from catalog.domain.price_list import (
     RawRow,
@@ -132,7 +134,11 @@ class RowRefused(ValueError):
 
 
 def _apply(
-    row: RawRow, current: Product | None, directory: Directory, default_vendor: str | None
+    row: RawRow,
+    current: Product | None,
+    directory: Directory,
+    default_vendor: str | None,
+    day: date | None,
 ) -> Product:
     cells = row.cells
     sku = str(cells.get("sku") or "").strip()
@@ -151,6 +157,11 @@ def _apply(
         if price <= 0:
             raise RowRefused(f"price must be positive, not {price}")
         changes["base_price"] = price
+    if "vat_rate" in changes and day is not None:
+        changes["vat_rate"] = vat.resolve(changes["vat_rate"], day)
+        vat_problem = vat.problem(changes["vat_rate"], day)
+        if vat_problem and (current is None or current.vat_rate != changes["vat_rate"]):
+            raise RowRefused(vat_problem)
     status_active = changes.pop("status", None)
     if status_active is not None and "active" not in changes:
         changes["active"] = status_active
@@ -207,11 +218,15 @@ def plan_import(
     retire_missing_of: str | None = None,
     vendor_products: Iterable[Product] = (),
     unreadable: Iterable[tuple[int, str]] = (),
+    day: date | None = None,
+    retire_predecessors: bool = False,
 ) -> ImportPlan:
     """The plan for ``rows`` against the ``existing`` products with their skus.
 
     ``retire_missing_of`` (a vendor id) retires that vendor's active ``vendor_products`` that
     no row mentions, as when a vendor's complete price list drops discontinued products.
+    ``day`` (Moscow) decides which VAT rates are in force; ``retire_predecessors`` retires the
+    predecessor of every new version this list adds.
     """
     plan = ImportPlan()
     plan.refused.extend(Refusal(line, None, reason) for line, reason in unreadable)
@@ -231,7 +246,7 @@ def plan_import(
         first_line[sku] = row.line
         current = existing.get(sku)
         try:
-            product = _apply(row, current, directory, default_vendor)
+            product = _apply(row, current, directory, default_vendor, day)
         except RowRefused as exc:
             plan.refused.append(Refusal(row.line, sku, str(exc)))
             continue
@@ -249,13 +264,15 @@ def plan_import(
         result[sku] = product
 
     _check_predecessors(plan, result, existing)
+    if retire_predecessors:
+        _retire_predecessors(plan, result, existing)
     if retire_missing_of is not None:
         for product in vendor_products:
             if (
                 product.vendor == retire_missing_of
                 and product.active
                 and product.sku not in first_line
-            ):
+            ) and product.sku not in result:
                 result[product.sku] = product.revised(active=False)
                 plan.retired.append(Outcome(0, product.sku, ("active",)))
     plan.products = list(result.values())
@@ -284,3 +301,19 @@ def _check_predecessors(
             for bucket in (plan.added, plan.changed, plan.retired):
                 bucket[:] = [o for o in bucket if o.sku != sku]
             plan.refused.append(Refusal(lines[sku], sku, reason))
+
+
+def _retire_predecessors(
+    plan: ImportPlan, result: dict[str, Product], existing: Mapping[str, Product]
+) -> None:
+    """A new version replaces its predecessor: the old sku goes inactive (kept for history)."""
+    for outcome in list(plan.added):
+        predecessor = result[outcome.sku].predecessor_sku
+        if predecessor is None:
+            continue
+        old = result.get(predecessor) or existing.get(predecessor)
+        if old is None or not old.active:
+            continue
+        result[predecessor] = old.revised(active=False)
+        plan.changed[:] = [o for o in plan.changed if o.sku != predecessor]
+        plan.retired.append(Outcome(outcome.line, predecessor, ("active",)))

@@ -7,6 +7,7 @@ checks exist so that an import can refuse a bad row with a reason instead of an 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
@@ -51,6 +52,26 @@ class Category:
     id: str
     name: str
     parent_id: str | None = None
+
+
+class CategoryTree:
+    """The category tree: names and paths from the root, safe against cycles."""
+
+    def __init__(self, categories: Iterable[Category]) -> None:
+        self.by_id: dict[str, Category] = {c.id: c for c in categories}
+
+    def name(self, category_id: str) -> str:
+        found = self.by_id.get(category_id)
+        return found.name if found else category_id
+
+    def path(self, category_id: str) -> list[Category]:
+        """Root first, ``category_id`` last."""
+        path: list[Category] = []
+        current = self.by_id.get(category_id)
+        while current is not None and current not in path:
+            path.append(current)
+            current = self.by_id.get(current.parent_id) if current.parent_id else None
+        return path[::-1]
 
 
 @dataclass(frozen=True)

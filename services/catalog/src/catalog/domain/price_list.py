@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from catalog.domain.vat import STANDARD_WORDS
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "sku": (
         "sku",
@@ -280,12 +282,14 @@ _EXEMPT = {"exempt", "без ндс", "без налога", "не облага�
 
 
 def parse_vat(value: Any) -> str:
-    """'без НДС' → 'exempt'; '22', '22%', 22 → '22'."""
+    """'без НДС' → 'exempt'; '22', '22%', 22 → '22'; 'standard' stays (see vat.resolve)."""
     if isinstance(value, bool):
         raise ValueError(f"not a VAT rate: {value!r}")
     text = str(value).strip().lower().replace(" ", "")
     if str(value).strip().lower() in _EXEMPT or text in _EXEMPT:
         return "exempt"
+    if str(value).strip().lower() in STANDARD_WORDS:
+        return "standard"  # resolved to the rate in force on the import's day
     match = re.fullmatch(r"(?:ндс)?([0-9]{1,2})(?:[.,]0+)?%?", text)
     if match is None:
         raise ValueError(f"not a VAT rate: {value!r}")

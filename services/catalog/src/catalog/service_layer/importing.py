@@ -18,6 +18,7 @@ from esd_platform.uow import UnitOfWork
 
 from catalog.adapters import repository
 from catalog.domain.importing import Directory, ImportPlan, Outcome, Refusal, plan_import
+from catalog.domain.model import CategoryTree
 from catalog.domain.price_list import ParsedPriceList, decode, parse_csv, parse_json
 from catalog.service_layer.publishing import product_changed
 
@@ -67,9 +68,8 @@ async def import_price_list(
     parsed = read_price_list(cmd)
     async with uow.transaction() as tx:
         await repository.lock_catalog_writes(tx.conn)
-        directory = Directory(
-            await repository.all_vendors(tx.conn), await repository.all_categories(tx.conn)
-        )
+        categories = await repository.all_categories(tx.conn)
+        directory = Directory(await repository.all_vendors(tx.conn), categories)
         skus = [str(row.cells.get("sku") or "").strip() for row in parsed.rows]
         existing = await repository.get_products(tx.conn, [s for s in skus if s])
         retire_of = None
@@ -85,6 +85,8 @@ async def import_price_list(
             retire_missing_of=retire_of,
             vendor_products=vendor_products,
             unreadable=parsed.errors,
+            day=clock.today_moscow(),
+            retire_predecessors=cmd.retire_predecessors,
         )
         if cmd.retire_missing and not cmd.vendor:
             plan.refused.append(
@@ -95,10 +97,10 @@ async def import_price_list(
             await repository.add_vendors(tx.conn, plan.vendors)
             await repository.save_products(tx.conn, plan.products, now)
             vendors = {v.id: v.name for v in directory.vendors.values()}
-            categories = {c.id: c.name for c in directory.categories.values()}
+            tree = CategoryTree(categories)
             tx.publish(
                 *(
-                    product_changed(p, vendors=vendors, categories=categories, now=now)
+                    product_changed(p, vendors=vendors, categories=tree, now=now)
                     for p in plan.products
                 )
             )

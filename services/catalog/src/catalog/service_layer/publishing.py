@@ -6,20 +6,23 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from esd_contracts.catalog.events import ProductChanged
+from esd_contracts.catalog.events import CategoryRef, ProductChanged
 from esd_contracts.catalog.events import RequiredField as WireRequiredField
+from esd_platform.clock import moscow_day
 
-from catalog.domain.model import Product
+from catalog.domain import vat
+from catalog.domain.model import CategoryTree, Product
 
 
 def product_changed(
     product: Product,
     *,
     vendors: Mapping[str, str],
-    categories: Mapping[str, str],
+    categories: CategoryTree,
     now: datetime,
 ) -> ProductChanged:
-    """The event for ``product`` as it now is; vendor and category travel by name."""
+    """The event for ``product`` as it now is: vendor and category by name and by id, the
+    category's path from the root, and the VAT rate's legal basis on the day of the change."""
     return ProductChanged(
         correlation_id=uuid.uuid4(),  # a fresh id per change, as the contract says
         occurred_at=now,
@@ -28,7 +31,7 @@ def product_changed(
         name=product.name,
         vendor=vendors.get(product.vendor, product.vendor),
         version=product.version,
-        category=categories.get(product.category, product.category),
+        category=categories.name(product.category),
         kind=product.kind,
         base_price=product.base_price,
         vat_rate=product.vat_rate,
@@ -39,4 +42,11 @@ def product_changed(
         download_url=product.download_url,
         key_source=product.key_source,
         active=product.active,
+        vendor_id=product.vendor,
+        category_id=product.category,
+        category_path=tuple(
+            CategoryRef(id=c.id, name=c.name) for c in categories.path(product.category)
+        ),
+        predecessor_sku=product.predecessor_sku,
+        vat_basis=vat.basis(product.vat_rate, moscow_day(now)),
     )

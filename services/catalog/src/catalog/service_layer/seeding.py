@@ -15,6 +15,7 @@ from esd_platform.uow import UnitOfWork
 
 from catalog.adapters import repository
 from catalog.domain.demo_catalog import CATEGORIES, DemoCatalog, build_demo_catalog
+from catalog.domain.model import CategoryTree
 from catalog.service_layer.publishing import product_changed
 
 log = get_logger("esd.catalog.seeding")
@@ -47,7 +48,7 @@ async def seed_demo_catalog(
         await repository.add_categories(tx.conn, demo.categories)
         await repository.save_products(tx.conn, demo.products, now)
         vendors = {v.id: v.name for v in demo.vendors}
-        categories = {c.id: c.name for c in demo.categories}
+        categories = CategoryTree(demo.categories)
         tx.publish(
             *(
                 product_changed(p, vendors=vendors, categories=categories, now=now)

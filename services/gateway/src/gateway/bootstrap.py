@@ -1,0 +1,103 @@
+"""Composition root of the gateway: the platform Service (consumers, outbox) and the HTTP app.
+
+The gateway is both: a Service like the others (it consumes product and order events and
+publishes commands through its outbox) and the one Litestar app. The app's lifespan starts and
+stops the Service, so ``create_app(settings)`` also works next to other services in one loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from esd_platform.service import Service
+from esd_platform.settings import PlatformSettings
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from gateway.adapters.queries import QueryClient
+from gateway.adapters.readiness import DependencyProbe
+from gateway.adapters.secret_box import SecretBox
+from gateway.adapters.waiters import OrderWaiters
+from gateway.controllers.admin import AdminController
+from gateway.controllers.applications import ApplicationsController
+from gateway.controllers.balance import BalanceController
+from gateway.controllers.catalog import CatalogController
+from gateway.controllers.clock import ClockController
+from gateway.controllers.documents import DocumentsController
+from gateway.controllers.downloads import DownloadsController
+from gateway.controllers.health import HealthController
+from gateway.controllers.orders import OrdersController
+from gateway.entrypoints.consumers import build_router
+from gateway.http.deps import AuthenticatedPartner, provide_gateway, provide_partner
+from gateway.http.errors import EXCEPTION_HANDLERS
+from gateway.runtime import Gateway
+from gateway.settings import GatewaySettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build_service(settings: PlatformSettings | None = None) -> Service:
+    """The gateway as a platform Service: its schema, consumers and outbox."""
+    service = Service("gateway", migrations=MIGRATIONS, settings=settings)
+    service.include(build_router(service.uow))
+    return service
+
+
+def build_gateway(
+    settings: PlatformSettings | None = None, gateway_settings: GatewaySettings | None = None
+) -> Gateway:
+    service = build_service(settings)
+    http_settings = gateway_settings or GatewaySettings()
+    return Gateway(
+        service=service,
+        settings=http_settings,
+        waiters=OrderWaiters(service.settings),
+        queries=QueryClient(service.broker, http_settings.query_timeout),
+        probe=DependencyProbe(service.settings.amqp_url),
+        secret_box=SecretBox(http_settings.secret_key),
+    )
+
+
+def create_app(
+    settings: PlatformSettings | None = None, gateway_settings: GatewaySettings | None = None
+) -> Litestar:
+    """The Litestar app; its lifespan runs the gateway Service."""
+    gateway = build_gateway(settings, gateway_settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    handlers: list[type] = [
+        HealthController,
+        ApplicationsController,
+        AdminController,
+        CatalogController,
+        OrdersController,
+        DownloadsController,
+        BalanceController,
+        DocumentsController,
+    ]
+    if gateway.service.settings.is_test:
+        handlers.append(ClockController)
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "gateway": Provide(provide_gateway, sync_to_thread=False),
+            "partner": Provide(provide_partner),
+        },
+        signature_namespace={"Gateway": Gateway, "AuthenticatedPartner": AuthenticatedPartner},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="esd partner API", version="1.0.0", path="/schema"),
+        debug=False,
+    )
+    app.state.gateway = gateway
+    return app

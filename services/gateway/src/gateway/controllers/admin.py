@@ -1,0 +1,94 @@
+"""Ops: applications, partners' terms, go-live and API keys (ops token only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, delete, get, post, put
+from litestar.params import Parameter
+
+from gateway.http.deps import ops_guard
+from gateway.http.errors import ApiError
+from gateway.http.presenters import application_read, partner_read
+from gateway.http.schemas import (
+    ApiKeyIssued,
+    ApplicationList,
+    ApplicationRead,
+    Approval,
+    CreditTermsUpdate,
+    PartnerRead,
+    Rejection,
+)
+from gateway.runtime import Gateway
+from gateway.service_layer import onboarding
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    guards = [ops_guard]  # noqa: RUF012
+    tags = ["ops"]  # noqa: RUF012
+
+    @get("/applications", summary="Applications, optionally by status")
+    async def list_applications(
+        self,
+        gateway: Gateway,
+        status: Literal["pending", "approved", "rejected"] | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    ) -> ApplicationList:
+        rows = await onboarding.list_applications(gateway.service, status, limit)
+        return ApplicationList(items=[application_read(r) for r in rows])
+
+    @post(
+        "/applications/{application_id:uuid}/approve",
+        status_code=200,
+        summary="Approve: creates the partner (test mode, default terms), its key and secret",
+    )
+    async def approve(self, application_id: uuid.UUID, gateway: Gateway) -> Approval:
+        approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
+        return Approval(
+            partner_id=approved.partner_id,
+            reseller_id=approved.reseller_id,
+            api_key=approved.api_key,
+            webhook_secret=approved.webhook_secret,
+            key_id=approved.key_id,
+        )
+
+    @post("/applications/{application_id:uuid}/reject", status_code=200, summary="Reject")
+    async def reject(
+        self, application_id: uuid.UUID, data: Rejection, gateway: Gateway
+    ) -> ApplicationRead:
+        row = await onboarding.reject(gateway.service, application_id, data.reason)
+        return application_read(row)
+
+    @put("/partners/{partner_id:uuid}/credit", summary="Set the credit limit and payment term")
+    async def set_credit(
+        self, partner_id: uuid.UUID, data: CreditTermsUpdate, gateway: Gateway
+    ) -> PartnerRead:
+        if not data.limit.is_finite() or data.limit < 0:
+            raise ApiError(422, "validation_error", "limit must be a non-negative amount")
+        row = await onboarding.set_credit_terms(
+            gateway.service, partner_id, data.limit, data.term_days
+        )
+        return partner_read(row)
+
+    @post("/partners/{partner_id:uuid}/go-live", status_code=200, summary="Leave test mode")
+    async def go_live(self, partner_id: uuid.UUID, gateway: Gateway) -> PartnerRead:
+        return partner_read(await onboarding.go_live(gateway.service, partner_id))
+
+    @post(
+        "/partners/{partner_id:uuid}/api-keys",
+        status_code=201,
+        summary="Issue another API key (rotation); shown once",
+    )
+    async def issue_key(self, partner_id: uuid.UUID, gateway: Gateway) -> ApiKeyIssued:
+        key_id, api_key = await onboarding.issue_api_key(gateway.service, partner_id)
+        return ApiKeyIssued(key_id=key_id, api_key=api_key)
+
+    @delete(
+        "/partners/{partner_id:uuid}/api-keys/{key_id:uuid}",
+        status_code=204,
+        summary="Revoke an API key at once",
+    )
+    async def revoke_key(self, partner_id: uuid.UUID, key_id: uuid.UUID, gateway: Gateway) -> None:
+        await onboarding.revoke_api_key(gateway.service, partner_id, key_id)

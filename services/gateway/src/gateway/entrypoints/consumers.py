@@ -1,0 +1,75 @@
+"""RabbitMQ entry points of the gateway: the product replica and orders' outcomes."""
+
+from __future__ import annotations
+
+import uuid
+
+from esd_contracts.catalog.events import ProductChanged
+from esd_contracts.orders.events import (
+    CancellationRefused,
+    OrderCancelled,
+    OrderCompleted,
+    OrderFailed,
+    OrderRejected,
+)
+from esd_platform.messaging import consumes
+from esd_platform.uow import UnitOfWork
+from faststream.rabbit import RabbitRouter
+from sqlalchemy import text
+
+from gateway.adapters import repository
+from gateway.adapters.waiters import NOTIFY_SQL
+
+_NOTIFY = text(NOTIFY_SQL)
+
+
+def build_router(uow: UnitOfWork) -> RabbitRouter:
+    router = RabbitRouter()
+
+    async def finalize(
+        message_id: uuid.UUID, order_id: uuid.UUID, status: str, **values: object
+    ) -> None:
+        async with uow.transaction(message_id) as tx:
+            if tx.duplicate:
+                return
+            if await repository.finalize_order(tx.conn, order_id, status, **values):  # type: ignore[arg-type]
+                await tx.conn.execute(_NOTIFY, {"order_id": str(order_id)})
+
+    @consumes(router, "gateway", ProductChanged)
+    async def on_product_changed(event: ProductChanged) -> None:
+        async with uow.transaction(event.message_id) as tx:
+            if tx.duplicate:
+                return
+            await repository.upsert_product(tx.conn, event)
+
+    @consumes(router, "gateway", OrderCompleted)
+    async def on_order_completed(event: OrderCompleted) -> None:
+        await finalize(
+            event.message_id,
+            event.order_id,
+            "completed",
+            completed_at=event.completed_at,
+            document_number=event.document_number,
+        )
+
+    @consumes(router, "gateway", OrderRejected)
+    async def on_order_rejected(event: OrderRejected) -> None:
+        await finalize(event.message_id, event.order_id, "rejected", reason=event.reason)
+
+    @consumes(router, "gateway", OrderFailed)
+    async def on_order_failed(event: OrderFailed) -> None:
+        await finalize(event.message_id, event.order_id, "failed", reason=event.reason)
+
+    @consumes(router, "gateway", OrderCancelled)
+    async def on_order_cancelled(event: OrderCancelled) -> None:
+        await finalize(event.message_id, event.order_id, "cancelled")
+
+    @consumes(router, "gateway", CancellationRefused)
+    async def on_cancellation_refused(event: CancellationRefused) -> None:
+        async with uow.transaction(event.message_id) as tx:
+            if tx.duplicate:
+                return
+            await repository.mark_cancel_refused(tx.conn, event.order_id)
+            await tx.conn.execute(_NOTIFY, {"order_id": str(event.order_id)})
+
+    return router

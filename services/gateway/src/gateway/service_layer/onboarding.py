@@ -1,0 +1,172 @@
+"""Partners' first steps: application, ops decision, terms, go-live, key rotation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from esd_contracts.credit.commands import SetCreditTerms
+from esd_contracts.partners.events import PartnerRegistered
+from esd_platform.service import Service
+
+from gateway.adapters import repository
+from gateway.adapters.secret_box import SecretBox
+from gateway.domain.credentials import key_hash, new_api_key, new_webhook_secret
+from gateway.domain.errors import Conflict, NotFound, Refusal
+from gateway.domain.inn import is_valid_inn
+
+DEFAULT_CREDIT_LIMIT = Decimal("50000.00")
+DEFAULT_TERM_DAYS = 15
+
+
+@dataclass(frozen=True)
+class Approved:
+    partner_id: uuid.UUID
+    reseller_id: str
+    api_key: str
+    key_id: uuid.UUID
+    webhook_secret: str
+
+
+async def submit_application(
+    service: Service,
+    *,
+    company_name: str,
+    inn: str,
+    kpp: str | None,
+    email: str,
+    region: str,
+    distributor_reseller_id: str | None,
+) -> uuid.UUID:
+    inn = inn.strip()
+    if not is_valid_inn(inn):
+        raise Refusal("invalid_inn", "INN must have 10 or 12 digits with valid control digits")
+    application_id = uuid.uuid4()
+    async with service.uow.transaction() as tx:
+        await repository.insert_application(
+            tx.conn,
+            id=application_id,
+            company_name=company_name.strip(),
+            inn=inn,
+            kpp=kpp,
+            email=email.strip(),
+            region=region.strip(),
+            distributor_reseller_id=distributor_reseller_id,
+            created_at=service.clock.now(),
+        )
+    return application_id
+
+
+async def list_applications(service: Service, status: str | None, limit: int) -> list[Any]:
+    async with service.engine.connect() as conn:
+        return list(await repository.list_applications(conn, status, limit))
+
+
+async def _pending_or_raise(service: Service, application_id: uuid.UUID) -> None:
+    async with service.engine.connect() as conn:
+        row = await repository.application(conn, application_id)
+    if row is None:
+        raise NotFound("application")
+    raise Conflict("application_decided", f"the application is already {row.status}")
+
+
+async def approve(service: Service, box: SecretBox, application_id: uuid.UUID) -> Approved:
+    """Create the partner, its first key and secret, and announce it — in one transaction."""
+    partner_id = uuid.uuid4()
+    api_key, key_id, webhook_secret = new_api_key(), uuid.uuid4(), new_webhook_secret()
+    now = service.clock.now()
+    async with service.uow.transaction() as tx:
+        application = await repository.decide_application(
+            tx.conn, application_id, "approved", now, partner_id=partner_id
+        )
+        if application is None:
+            reseller_id = ""
+        else:
+            reseller_id = await repository.insert_partner(
+                tx.conn,
+                partner_id=partner_id,
+                application_id=application_id,
+                company=application.company_name,
+                inn=application.inn,
+                kpp=application.kpp,
+                email=application.email,
+                region=application.region,
+                distributor_reseller_id=application.distributor_reseller_id,
+                credit_limit=DEFAULT_CREDIT_LIMIT,
+                term_days=DEFAULT_TERM_DAYS,
+                webhook_secret=box.seal(webhook_secret),
+                created_at=now,
+            )
+            await repository.insert_api_key(tx.conn, partner_id, key_id, key_hash(api_key), now)
+            tx.publish(
+                PartnerRegistered(
+                    correlation_id=partner_id,
+                    occurred_at=now,
+                    partner_id=partner_id,
+                    reseller_id=reseller_id,
+                    company_name=application.company_name,
+                    inn=application.inn,
+                    kpp=application.kpp,
+                    credit_limit=DEFAULT_CREDIT_LIMIT,
+                    term_days=DEFAULT_TERM_DAYS,
+                )
+            )
+    if application is None:
+        await _pending_or_raise(service, application_id)
+    return Approved(partner_id, reseller_id, api_key, key_id, webhook_secret)
+
+
+async def reject(service: Service, application_id: uuid.UUID, reason: str) -> Any:
+    async with service.uow.transaction() as tx:
+        row = await repository.decide_application(
+            tx.conn, application_id, "rejected", service.clock.now(), reason=reason
+        )
+    if row is None:
+        await _pending_or_raise(service, application_id)
+    return row
+
+
+async def set_credit_terms(
+    service: Service, partner_id: uuid.UUID, limit: Decimal, term_days: int
+) -> Any:
+    limit = limit.quantize(Decimal("0.01"))
+    async with service.uow.transaction() as tx:
+        if not await repository.set_partner_terms(tx.conn, partner_id, limit, term_days):
+            raise NotFound("partner")
+        tx.publish(
+            SetCreditTerms(
+                correlation_id=partner_id,
+                occurred_at=service.clock.now(),
+                partner_id=partner_id,
+                limit=limit,
+                term_days=term_days,
+            )
+        )
+        return await repository.partner(tx.conn, partner_id)
+
+
+async def go_live(service: Service, partner_id: uuid.UUID) -> Any:
+    async with service.uow.transaction() as tx:
+        row = await repository.go_live(tx.conn, partner_id)
+    if row is None:
+        raise NotFound("partner")
+    return row
+
+
+async def issue_api_key(service: Service, partner_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    api_key, key_id = new_api_key(), uuid.uuid4()
+    async with service.uow.transaction() as tx:
+        if await repository.partner(tx.conn, partner_id) is None:
+            raise NotFound("partner")
+        await repository.insert_api_key(
+            tx.conn, partner_id, key_id, key_hash(api_key), service.clock.now()
+        )
+    return key_id, api_key
+
+
+async def revoke_api_key(service: Service, partner_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    async with service.uow.transaction() as tx:
+        if not await repository.revoke_api_key(tx.conn, partner_id, key_id, service.clock.now()):
+            raise NotFound("API key")

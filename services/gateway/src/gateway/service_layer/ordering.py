@@ -1,0 +1,240 @@
+"""Order intake, reading with ``wait``, cancellation: the gateway's side of an order.
+
+Intake writes the pending order row and stages ``PlaceOrder`` in one transaction; the saga's
+outcome arrives as an event (see entrypoints/consumers.py) and wakes the waiters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from esd_contracts.keys.queries import GetOrderKeys, IssuedKey, OrderKeys
+from esd_contracts.orders.commands import CancelOrder, PlaceOrder
+from sqlalchemy import Row
+
+from gateway.adapters import repository
+from gateway.adapters.queries import QueryFailed
+from gateway.domain import signing
+from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
+from gateway.domain.ordering import OrderRequest, accept, fingerprint
+from gateway.runtime import Gateway
+
+FINAL_STATUSES = frozenset({"completed", "rejected", "failed", "cancelled"})
+CANCEL_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    row: Row[Any]
+    created: bool
+    """False when an earlier request with the same body had created it (idempotent replay)."""
+
+
+@dataclass(frozen=True)
+class KeyLink:
+    activation_code: str
+    download_url: str
+    download_expires_at: datetime
+
+
+async def place_order(
+    gateway: Gateway, partner_id: uuid.UUID, live: bool, request: OrderRequest
+) -> PlacedOrder:
+    service = gateway.service
+    print_ = fingerprint(request)
+    order_id = uuid.uuid4()
+    now = service.clock.now()
+    async with service.uow.transaction() as tx:
+        product_row = await repository.product(tx.conn, request.sku)
+        try:
+            priced = accept(
+                request, None if product_row is None else repository.product_terms(product_row)
+            )
+        except Refusal:
+            # a replay of an accepted order stays a replay even if the product changed since
+            existing = await repository.order_by_external_id(
+                tx.conn, partner_id, request.external_id
+            )
+            if existing is None:
+                raise
+            return _replay(existing, print_)
+        assert product_row is not None
+        row = await repository.insert_order(
+            tx.conn,
+            order_id=order_id,
+            partner_id=partner_id,
+            external_id=request.external_id,
+            fingerprint=print_,
+            sku=product_row.sku,
+            name=product_row.name,
+            quantity=request.quantity,
+            priced=priced,
+            test=request.test,
+            callback_url=request.callback_url,
+            created_at=now,
+        )
+        if row is None:
+            existing = await repository.order_by_external_id(
+                tx.conn, partner_id, request.external_id
+            )
+            assert existing is not None  # the unique constraint said it exists
+            return _replay(existing, print_)
+        tx.publish(
+            PlaceOrder(
+                correlation_id=order_id,
+                occurred_at=now,
+                order_id=order_id,
+                partner_id=partner_id,
+                partner_live=live,
+                external_id=request.external_id,
+                sku=product_row.sku,
+                name=product_row.name,
+                quantity=request.quantity,
+                unit_price=priced.unit_price,
+                amount=priced.amount,
+                vat_rate=priced.vat_rate,
+                vat_amount=priced.vat_amount,
+                test=request.test,
+                key_source=product_row.key_source,
+                fields=priced.fields,
+            )
+        )
+    return PlacedOrder(row, created=True)
+
+
+def _replay(existing: Row[Any], print_: str) -> PlacedOrder:
+    if existing.fingerprint != print_:
+        raise Conflict(
+            "idempotency_conflict",
+            f"external_id {existing.external_id!r} was already used with another request body",
+        )
+    return PlacedOrder(existing, created=False)
+
+
+async def read_order(gateway: Gateway, partner_id: uuid.UUID, order_id: uuid.UUID) -> Row[Any]:
+    async with gateway.service.engine.connect() as conn:
+        row = await repository.order(conn, order_id, partner_id)
+    if row is None:
+        raise NotFound("order")
+    return row
+
+
+async def wait_until_final(
+    gateway: Gateway,
+    partner_id: uuid.UUID,
+    order_id: uuid.UUID,
+    seconds: float,
+    *,
+    also: Any = None,
+) -> Row[Any]:
+    """Re-read the order whenever a notification names it, until final or ``seconds`` pass.
+
+    ``also(row)`` may end the wait early on another condition (e.g. a refused cancel).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    async with gateway.waiters.watch(order_id) as changed:
+        row = await read_order(gateway, partner_id, order_id)
+        while row.status not in FINAL_STATUSES and not (also and also(row)):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+            changed.clear()
+            row = await read_order(gateway, partner_id, order_id)
+    return row
+
+
+async def order_keys(gateway: Gateway, row: Row[Any]) -> list[KeyLink]:
+    """The keys of a completed order from the keys service, with signed download links."""
+    if row.status != "completed":
+        return []
+    service = gateway.service
+    try:
+        answer = await gateway.queries.ask(
+            GetOrderKeys(
+                correlation_id=row.id,
+                occurred_at=service.clock.now(),
+                order_id=row.id,
+                partner_id=row.partner_id,
+            ),
+            OrderKeys,
+        )
+    except QueryFailed as exc:
+        raise Unavailable("the keys service did not answer; retry shortly") from exc
+    return [_link(gateway, row.id, key) for key in answer.keys]
+
+
+def _link(gateway: Gateway, order_id: uuid.UUID, key: IssuedKey) -> KeyLink:
+    settings = gateway.settings
+    expires_at = gateway.service.clock.now() + timedelta(days=settings.download_ttl_days)
+    expires_at = expires_at.replace(microsecond=0)
+    path = signing.sign(settings.download_secret, key.key_id, order_id, expires_at)
+    return KeyLink(
+        activation_code=key.activation_code,
+        download_url=settings.public_base_url.rstrip("/") + path,
+        download_expires_at=expires_at,
+    )
+
+
+async def list_orders(
+    gateway: Gateway,
+    partner_id: uuid.UUID,
+    *,
+    external_id: str | None,
+    status: str | None,
+    since: datetime | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    async with gateway.service.engine.connect() as conn:
+        return list(
+            await repository.list_orders(
+                conn,
+                partner_id,
+                external_id=external_id,
+                status=status,
+                since=since,
+                before=before,
+                limit=limit,
+            )
+        )
+
+
+async def cancel_order(gateway: Gateway, partner_id: uuid.UUID, order_id: uuid.UUID) -> Row[Any]:
+    """Ask the saga to cancel and wait briefly for its answer.
+
+    Returns the order (``cancelled``, or still ``pending`` when the saga has not answered in
+    time); raises ``not_cancellable`` once keys exist or the order ended otherwise.
+    """
+    service = gateway.service
+    row = await read_order(gateway, partner_id, order_id)
+    if row.status == "cancelled":
+        return row
+    if row.status != "pending":
+        raise Conflict("not_cancellable", f"the order is {row.status}; it cannot be cancelled")
+    async with gateway.waiters.watch(order_id):
+        async with service.uow.transaction() as tx:
+            await repository.clear_cancel_refused(tx.conn, order_id)
+            tx.publish(
+                CancelOrder(
+                    correlation_id=order_id,
+                    occurred_at=service.clock.now(),
+                    order_id=order_id,
+                    partner_id=partner_id,
+                )
+            )
+        row = await wait_until_final(
+            gateway, partner_id, order_id, CANCEL_WAIT_SECONDS, also=lambda r: r.cancel_refused
+        )
+    if row.status == "cancelled":
+        return row
+    if row.status in FINAL_STATUSES or row.cancel_refused:
+        raise Conflict("not_cancellable", "keys are being or have been generated for this order")
+    return row

@@ -1,0 +1,31 @@
+"""Settings only the gateway reads (``ESD_*``); the platform's own come from PlatformSettings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    """HTTP-side settings of the gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="ESD_", extra="ignore")
+
+    ops_token: str = Field(
+        default="esd-ops-dev-token", description="Bearer token of ops (ESD_OPS_TOKEN)"
+    )
+    gateway_port: int = Field(default=8080, description="HTTP port (ESD_GATEWAY_PORT)")
+    gateway_workers: int = Field(default=1, ge=1, description="granian workers")
+    download_secret: str = Field(
+        default="esd-download-dev-secret",
+        description="HMAC key of signed download links (ESD_DOWNLOAD_SECRET)",
+    )
+    secret_key: str = Field(
+        default="esd-secret-dev-key",
+        description="Key that encrypts partners' webhook secrets at rest (ESD_SECRET_KEY)",
+    )
+    public_base_url: str = Field(
+        default="", description="Absolute base of links we hand out; empty = relative links"
+    )
+    download_ttl_days: int = Field(default=7, ge=1, description="Validity of download links")
+    query_timeout: float = Field(default=5.0, description="Seconds a query to a service may take")

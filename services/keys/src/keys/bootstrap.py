@@ -11,11 +11,11 @@ from keys.adapters.crypto import KeyCipher, KeyHasher, KeySigner
 from keys.adapters.sources import (
     Adapters,
     GeneratedKeys,
-    NoVendor,
     PoolKeys,
     Sealer,
     TestKeys,
 )
+from keys.adapters.vendor_api import VendorApiKeys, VendorHealthStore, worker_id
 from keys.entrypoints.consumers import build_router
 from keys.settings import KeysSettings
 
@@ -31,13 +31,19 @@ def build_service(
     config.check_for(service.settings.env)
     cipher = KeyCipher(config.keys_secret)
     sealer = Sealer(cipher, KeyHasher(config.keys_hash_secret))
+    vendor = VendorApiKeys(sealer, config, VendorHealthStore(service.engine, worker_id()))
     adapters = Adapters(
         {
             "test": TestKeys(sealer),
             "generator": GeneratedKeys(sealer, KeySigner(config.keys_signing_seed)),
             "pool": PoolKeys(),
-            "vendor_api": NoVendor(),
+            "vendor_api": vendor,
         }
     )
     service.include(build_router(service, adapters, sealer, config))
+
+    async def close_vendor_client(_: Service) -> None:
+        await vendor.close()
+
+    service.on_stop(close_vendor_client)
     return service

@@ -35,11 +35,18 @@ class KeysSettings(BaseSettings):
     vendor_api_url: str = Field(
         default="", description="Base URL of the vendor keys API; empty = no vendor configured"
     )
+    vendor_api_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per-vendor base URLs as JSON ({"Kaspersky": "http://…"}); '
+        "vendors not named use vendor_api_url",
+    )
     vendor_timeout: float = Field(default=2.0, gt=0, description="Seconds per vendor HTTP call")
     vendor_retry_budget: float = Field(
         default=6.0, gt=0, description="Seconds one order may spend retrying a vendor"
     )
     vendor_max_attempts: int = Field(default=4, ge=1, description="Vendor calls per order at most")
+    vendor_backoff_base: float = Field(default=0.1, gt=0, description="First retry delay, s")
+    vendor_backoff_cap: float = Field(default=1.0, gt=0, description="Largest retry delay, s")
     vendor_breaker_failures: int = Field(
         default=5, ge=1, description="Consecutive failures that open a vendor's circuit"
     )

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aio_pika
+import httpx
 import pytest
 from esd_contracts.envelope import Message
 from esd_contracts.keys.commands import IssueKeys, LoadKeyPool, PoolLoaded
@@ -172,10 +177,11 @@ def issue_keys(
     )
 
 
-@pytest.fixture(scope="module")
-async def harness() -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running_harness(**keys_overrides: Any) -> AsyncIterator[Harness]:
+    """A keys service on a fresh database and vhost, with ``keys_overrides`` in its settings."""
     async with isolated_settings() as settings:
-        keys_settings = KeysSettings(keys_secret="k1:integration-secret")
+        keys_settings = KeysSettings(keys_secret="k1:integration-secret", **keys_overrides)
         service = build_service(settings, keys_settings)
         await service.start()
         h = Harness(settings, keys_settings, service)
@@ -185,3 +191,66 @@ async def harness() -> AsyncIterator[Harness]:
         finally:
             await h.close()
             await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def harness() -> AsyncIterator[Harness]:
+    async with running_harness() as h:
+        yield h
+
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class VendorStub:
+    """``python -m deploy.vendor_stub`` in a subprocess, steered over its control API."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: asyncio.subprocess.Process | None = None
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=5)
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "deploy.vendor_stub", "--port", str(self.port), cwd=ROOT
+        )
+
+        async def up() -> bool:
+            try:
+                return (await self._client.get("/health")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_for(up, what="vendor stub up")
+
+    async def stop(self) -> None:
+        await self._client.aclose()
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+    async def control(self, **behaviour: Any) -> None:
+        (await self._client.post("/control", json=behaviour)).raise_for_status()
+
+    async def reset(self) -> None:
+        (await self._client.post("/control/reset")).raise_for_status()
+
+    async def stats(self) -> dict[str, Any]:
+        return dict((await self._client.get("/control")).json()["stats"])
+
+
+@pytest.fixture(scope="module")
+async def vendor_stub() -> AsyncIterator[VendorStub]:
+    stub = VendorStub()
+    await stub.start()
+    try:
+        yield stub
+    finally:
+        await stub.stop()

@@ -20,7 +20,6 @@ from keys.adapters.crypto import KeyCipher, KeyHasher, KeySigner
 from keys.domain import key_format
 from keys.domain.model import (
     OUT_OF_STOCK,
-    VENDOR_UNAVAILABLE,
     KeyRequest,
     Refusal,
     SealedKey,
@@ -107,18 +106,6 @@ class PoolKeys:
         if await repository.free_pool_keys(conn, request.sku) >= request.quantity:
             raise PoolContendedError(f"pool {request.sku} busy; retrying")
         return Refusal(OUT_OF_STOCK)
-
-
-class NoVendor:
-    """No vendor API is configured: such products cannot be delivered."""
-
-    async def prepare(self, request: KeyRequest) -> None:
-        return None
-
-    async def issue(
-        self, conn: AsyncConnection, request: KeyRequest, prepared: Any, now: datetime
-    ) -> Refusal:
-        return Refusal(VENDOR_UNAVAILABLE)
 
 
 class Adapters:

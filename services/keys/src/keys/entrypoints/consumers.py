@@ -7,7 +7,14 @@ from typing import Any
 
 from esd_contracts.envelope import Message
 from esd_contracts.keys.commands import IssueKeys, LoadKeyPool, PoolLoaded
-from esd_contracts.keys.queries import GetKeyStock, GetOrderKeys, KeyStock, OrderKeys
+from esd_contracts.keys.queries import (
+    GetKeyStock,
+    GetOrderKeys,
+    GetVendorHealth,
+    KeyStock,
+    OrderKeys,
+    VendorHealth,
+)
 from esd_contracts.topology import route
 from esd_platform.messaging import answers, route_queue, topic_exchange
 from esd_platform.service import Service
@@ -15,7 +22,7 @@ from faststream import AckPolicy
 from faststream.rabbit import RabbitRouter
 
 from keys.adapters.sources import Adapters, Sealer
-from keys.service_layer import handlers, pool
+from keys.service_layer import handlers, pool, vendor_health
 from keys.settings import KeysSettings
 
 
@@ -27,6 +34,7 @@ def consumes(router: RabbitRouter, message: type[Message]) -> Callable[[Any], An
     failure instead of requeueing it up to the delivery limit (seen in our tests; reported).
     """
     r = route("keys", message)
+
     return router.subscriber(  # type: ignore[no-any-return]
         route_queue(r),
         topic_exchange(r.exchange),
@@ -57,5 +65,9 @@ def build_router(
     @answers(router, GetKeyStock)
     async def on_get_key_stock(query: GetKeyStock) -> KeyStock:
         return await pool.key_stock(query, service.uow, threshold)
+
+    @answers(router, GetVendorHealth)
+    async def on_get_vendor_health(query: GetVendorHealth) -> VendorHealth:
+        return await vendor_health.vendor_health(query, service.uow)
 
     return router

@@ -12,8 +12,8 @@ from esd_contracts.billing.commands import RecordShipment, ReplayFinanceEvents
 from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
 from esd_contracts.billing.queries import GetDocumentPdf, GetDocuments, GetDocumentUpd
-from esd_contracts.catalog.commands import ImportPriceList
-from esd_contracts.catalog.events import ProductChanged
+from esd_contracts.catalog.commands import ImportPriceList, SetPriceRule
+from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.credit.commands import (
     CaptureCredit,
     PostBankStatement,
@@ -121,6 +121,7 @@ ROUTES: tuple[Route, ...] = (
     Route("finance", PartnerUnblocked),
     # gateway read models
     Route("gateway", ProductChanged),
+    Route("gateway", PriceRuleChanged),
     Route("gateway", OrderCompleted),
     Route("gateway", OrderRejected),
     Route("gateway", OrderFailed),
@@ -137,6 +138,7 @@ QUERIES: tuple[type[Query], ...] = (
     GetDocumentPdf,
     ReplayFinanceEvents,  # request/reply, though a command: it goes to billing.commands
     ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
+    SetPriceRule,  # the same
     LoadKeyPool,  # request/reply, though a command: it goes to keys.commands
     GetKeyStock,
     GetVendorHealth,

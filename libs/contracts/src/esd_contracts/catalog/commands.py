@@ -8,10 +8,12 @@ more and answers the same outcome (what was already applied reports as unchanged
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from esd_contracts.catalog.events import PriceAdjustment, PriceRuleScope
 from esd_contracts.envelope import MessageKind, Query
 
 
@@ -81,3 +83,34 @@ class PriceListImported(BaseModel):
     )
     refused: tuple[RefusedRow, ...] = Field(default=(), description="Rows not applied")
     dry_run: bool = Field(default=False, description="True when nothing was written")
+
+
+class SetPriceRule(Query):
+    """Ops or a distributor sets a partner's or a distributor's price rule (whole replacement).
+
+    Answered with :class:`PriceRuleSet`; an accepted change is announced as
+    ``PriceRuleChanged``. An empty ``adjustments`` with ``remove`` deletes the rule. Setting the
+    same rule again answers the current revision and publishes nothing.
+    """
+
+    CONTEXT: ClassVar[str] = "catalog"
+    KIND: ClassVar[MessageKind] = "command"
+
+    scope: PriceRuleScope = Field(description="'partner' or 'distributor'")
+    owner_id: uuid.UUID = Field(description="The partner id of the partner or distributor")
+    adjustments: tuple[PriceAdjustment, ...] = Field(
+        default=(), description="The rule's lines (replace the previous ones)"
+    )
+    remove: bool = Field(default=False, description="Delete the rule instead")
+
+
+class PriceRuleSet(BaseModel):
+    """Answer to :class:`SetPriceRule`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    accepted: bool = Field(description="False when any line was invalid; nothing changed then")
+    revision: int = Field(default=0, description="The rule's revision now (0: no rule)")
+    problems: tuple[str, ...] = Field(
+        default=(), description="Why it was refused, e.g. 'line 2: a fixed price needs a sku'"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,3 +70,48 @@ class ProductChanged(Event):
         default="",
         description="Legal basis of `vat_rate` (the Tax Code article), for documents and feeds",
     )
+
+
+PriceRuleScope = Literal["partner", "distributor"]
+
+
+class PriceAdjustment(BaseModel):
+    """One line of a price rule: a percentage (negative = discount) or a fixed price, aimed at
+    a sku, a vendor, a category (with its subcategories), a vendor within a category, or all.
+
+    Precedence (``esd_feeds.pricing``): the partner's own rule before its distributor's; within
+    a rule a sku first, then the deepest category, then a vendor, then everything.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    percent: Decimal | None = Field(
+        default=None, description="Markup (+) or discount (−) on the base price, e.g. '-12.5'"
+    )
+    fixed_price: Money | None = Field(default=None, description="Fixed price; needs `sku`")
+    sku: str | None = Field(default=None, description="Only this product")
+    vendor_id: str | None = Field(default=None, description="Only this vendor's products")
+    category_id: str | None = Field(
+        default=None, description="Only this category and its subcategories"
+    )
+
+
+class PriceRuleChanged(Event):
+    """A partner's or a regional distributor's price rule was set or removed (whole rule).
+
+    ``correlation_id`` is the owner's partner id. Consumers keep a replica keyed by
+    (``scope``, ``owner_id``) and apply a change only when its ``revision`` is newer.
+    """
+
+    CONTEXT: ClassVar[str] = "catalog"
+
+    scope: PriceRuleScope = Field(
+        description="'partner': the owner's own prices; 'distributor': prices of every "
+        "partner under the distributor `owner_id`"
+    )
+    owner_id: uuid.UUID = Field(description="The partner id of the partner or distributor")
+    revision: int = Field(description="Monotonic revision of this rule; newer wins")
+    adjustments: tuple[PriceAdjustment, ...] = Field(
+        default=(), description="The rule's lines; empty when `removed`"
+    )
+    removed: bool = Field(default=False, description="The rule no longer exists")

@@ -13,9 +13,12 @@ from gateway.testing import in_loop_client
 from services.gateway.tests.integration.helpers import OPS_TOKEN
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def running() -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:
-    """A gateway on a fresh database and vhost, served in this event loop."""
+    """A gateway on a fresh database and vhost per test module, served in this event loop.
+
+    Tests of one module share it and keep apart by making their own partners.
+    """
     async with isolated_settings() as settings:
         app = create_app(settings, GatewaySettings(ops_token=OPS_TOKEN, query_timeout=2.0))
         async with in_loop_client(app) as client:

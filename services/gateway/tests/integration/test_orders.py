@@ -32,6 +32,7 @@ from services.gateway.tests.integration.helpers import (
     publish,
     scalar,
     seed_products,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -62,16 +63,24 @@ class Shop:
         return await self.client.post(url, json=payload, headers=self.headers)
 
 
-@pytest.fixture
-async def shop(running) -> AsyncIterator[Shop]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:  # type: ignore[no-untyped-def]
+    """The module's gateway with the products in its replica and a stand-in keys service."""
     client, gateway = running
     await seed_products(gateway, *PRODUCTS)
-    approval = await onboard(client)
     keys_service = await _fake_keys_service(gateway.service.settings.amqp_url)
     try:
-        yield Shop(client, gateway, approval["api_key"], approval["partner_id"])
+        yield client, gateway
     finally:
         await keys_service.stop()
+
+
+@pytest.fixture
+async def shop(world) -> Shop:  # type: ignore[no-untyped-def]
+    """A fresh partner for each test, so tests never see each other's orders."""
+    client, gateway = world
+    approval = await onboard(client)
+    return Shop(client, gateway, approval["api_key"], approval["partner_id"])
 
 
 async def _fake_keys_service(amqp_url: str) -> RabbitBroker:
@@ -93,8 +102,12 @@ async def _fake_keys_service(amqp_url: str) -> RabbitBroker:
     return broker
 
 
-async def orders_count(gateway: Gateway) -> int:
-    return int(await scalar(gateway, "SELECT count(*) FROM orders"))
+async def orders_count(shop: Shop) -> int:
+    return int(
+        await scalar(
+            shop.gateway, "SELECT count(*) FROM orders WHERE partner_id = :p", p=shop.partner_id
+        )
+    )
 
 
 def completed(order_id: str, partner_id: uuid.UUID) -> OrderCompleted:
@@ -142,7 +155,7 @@ class TestIntakeChecks:
         assert problem["code"] == code
         assert problem["status"] == 422
         assert {"type", "title", "detail"} <= problem.keys()
-        assert await orders_count(shop.gateway) == 0
+        assert await orders_count(shop) == 0
 
     @pytest.mark.parametrize(
         "raw", [b"{bad json", b"", b"[]", b'"text"', b"\xff\xfe", b'{"external_id": "a"}']
@@ -159,13 +172,13 @@ class TestIntakeChecks:
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == "validation_error"
         assert "Traceback" not in response.text
-        assert await orders_count(shop.gateway) == 0
+        assert await orders_count(shop) == 0
 
     async def test_wait_out_of_range_is_refused(self, shop: Shop) -> None:
         response = await shop.order(wait=31)
         assert response.status_code == 422
         assert response.json()["code"] == "validation_error"
-        assert await orders_count(shop.gateway) == 0
+        assert await orders_count(shop) == 0
 
 
 class TestIntake:
@@ -186,8 +199,6 @@ class TestIntake:
         async def relayed() -> bool:
             return bool(await scalar(shop.gateway, "SELECT count(*) FROM outbox") == 0)
 
-        from services.gateway.tests.integration.helpers import wait_for
-
         await wait_for(relayed)
 
     async def test_required_field_that_matches_is_accepted(self, shop: Shop) -> None:
@@ -202,13 +213,13 @@ class TestIntake:
         other = await shop.order(external_id="dup-1", quantity=3)
         assert other.status_code == 409
         assert other.json()["code"] == "idempotency_conflict"
-        assert await orders_count(shop.gateway) == 1
+        assert await orders_count(shop) == 1
 
     async def test_racing_identical_requests_make_one_order(self, shop: Shop) -> None:
         answers_ = await asyncio.gather(*(shop.order(external_id="race-1") for _ in range(10)))
         assert sorted(a.status_code for a in answers_) == [200] * 9 + [202]
         assert len({a.json()["id"] for a in answers_}) == 1
-        assert await orders_count(shop.gateway) == 1
+        assert await orders_count(shop) == 1
 
     async def test_another_partners_order_is_404(self, shop: Shop) -> None:
         mine = (await shop.order()).json()
@@ -230,12 +241,12 @@ class TestOutcomes:
     async def test_wait_returns_201_with_keys_when_the_order_completes(self, shop: Shop) -> None:
         async def complete_soon() -> None:
             async def pending_row() -> bool:
-                return await orders_count(shop.gateway) == 1
-
-            from services.gateway.tests.integration.helpers import wait_for
+                return await orders_count(shop) == 1
 
             await wait_for(pending_row)
-            order_id = await scalar(shop.gateway, "SELECT id::text FROM orders")
+            order_id = await scalar(
+                shop.gateway, "SELECT id::text FROM orders WHERE partner_id = :p", p=shop.partner_id
+            )
             await publish(shop.gateway, completed(order_id, shop.partner_id))
 
         response, _ = await asyncio.gather(shop.order(wait=10, quantity=2), complete_soon())

@@ -106,15 +106,17 @@ class TestDemoSeed:
             connection = await aio_pika.connect(settings.amqp_url)
             try:
                 channel = await connection.channel()
+                await channel.set_qos(prefetch_count=1000)
                 queue = await channel.declare_queue(GATEWAY_QUEUE, passive=True)
                 seen: dict[str, ProductChanged] = {}
-                while len(seen) < len(DEMO.products):
-                    message = await queue.get(no_ack=True, fail=False, timeout=5)
-                    assert message is not None, f"only {len(seen)} events arrived"
-                    assert message.type == ProductChanged.message_type()
-                    assert message.message_id
-                    event = ProductChanged.model_validate_json(message.body)
-                    seen[event.sku] = event
+                async with asyncio.timeout(30), queue.iterator(no_ack=True) as messages:
+                    async for message in messages:
+                        assert message.type == ProductChanged.message_type()
+                        assert message.message_id
+                        event = ProductChanged.model_validate_json(message.body)
+                        seen[event.sku] = event
+                        if len(seen) == len(DEMO.products):
+                            break
             finally:
                 await connection.close()
 

@@ -181,3 +181,53 @@ async def products_of_vendor(conn: AsyncConnection, vendor_id: str) -> list[Prod
         {"v": vendor_id},
     )
     return [_product(row) for row in rows]
+
+
+async def get_price_rule(conn: AsyncConnection, scope: str, owner_id: Any) -> Any:
+    """The stored rule row (revision, adjustments, removed), locked; None if never set."""
+    return (
+        await conn.execute(
+            text(
+                "SELECT revision, adjustments, removed FROM price_rules "
+                "WHERE scope = :scope AND owner_id = :owner FOR UPDATE"
+            ),
+            {"scope": scope, "owner": owner_id},
+        )
+    ).first()
+
+
+async def save_price_rule(
+    conn: AsyncConnection,
+    scope: str,
+    owner_id: Any,
+    revision: int,
+    adjustments_json: str,
+    removed: bool,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO price_rules (scope, owner_id, revision, adjustments, removed, updated_at) "
+            "VALUES (:scope, :owner, :revision, CAST(:adjustments AS jsonb), :removed, :now) "
+            "ON CONFLICT (scope, owner_id) DO UPDATE SET revision = excluded.revision, "
+            "adjustments = excluded.adjustments, removed = excluded.removed, "
+            "updated_at = excluded.updated_at"
+        ),
+        {
+            "scope": scope,
+            "owner": owner_id,
+            "revision": revision,
+            "adjustments": adjustments_json,
+            "removed": removed,
+            "now": now,
+        },
+    )
+
+
+async def existing_skus(conn: AsyncConnection, skus: Sequence[str]) -> set[str]:
+    if not skus:
+        return set()
+    rows = await conn.execute(
+        text("SELECT sku FROM products WHERE sku = ANY(:skus)"), {"skus": list(skus)}
+    )
+    return {row.sku for row in rows}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from esd_contracts.catalog.commands import ImportPriceList, PriceListImported
+from esd_contracts.catalog.commands import (
+    ImportPriceList,
+    PriceListImported,
+    PriceRuleSet,
+    SetPriceRule,
+)
 from esd_platform.messaging import answers
 from esd_platform.service import Service
 from faststream.rabbit import RabbitRouter
 
 from catalog.service_layer.importing import import_price_list
+from catalog.service_layer.price_rules import set_price_rule
 
 
 def build_router(service: Service) -> RabbitRouter:
@@ -18,5 +24,10 @@ def build_router(service: Service) -> RabbitRouter:
         # idempotent by content: a redelivered import finds its rows applied and reports them
         # unchanged, so no inbox row is needed (and a dry run must not consume the id)
         return await import_price_list(cmd, service.uow, service.clock)
+
+    @answers(router, SetPriceRule)
+    async def on_set_price_rule(cmd: SetPriceRule) -> PriceRuleSet:
+        # idempotent by content: the same rule again is answered with its revision, no event
+        return await set_price_rule(cmd, service.uow, service.clock)
 
     return router

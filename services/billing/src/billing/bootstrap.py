@@ -7,12 +7,29 @@ from pathlib import Path
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
+from billing.adapters.edo import EdoOperator, operator_from
+from billing.entrypoints.background import Clockwork
 from billing.entrypoints.consumers import build_router
+from billing.service_layer.issuer import Issuer
+from billing.settings import BillingSettings
 
 
-def build_service(settings: PlatformSettings | None = None) -> Service:
+def build_service(
+    settings: PlatformSettings | None = None,
+    billing_settings: BillingSettings | None = None,
+    *,
+    edo_operator: EdoOperator | None = None,
+) -> Service:
+    """The billing service; ``edo_operator`` overrides the configured one (tests)."""
+    billing_settings = billing_settings or BillingSettings()
     service = Service(
         "billing", migrations=Path(__file__).resolve().parents[2] / "migrations", settings=settings
     )
-    service.include(build_router(service.uow))
+    issuer = Issuer.from_settings(billing_settings)
+    operator = edo_operator or operator_from(billing_settings.edo_adapter, billing_settings.edo_dir)
+    service.include(build_router(service.uow, issuer))
+    clockwork = Clockwork(service, billing_settings, issuer, operator)
+    if billing_settings.background:
+        service.on_start(clockwork.start)
+        service.on_stop(clockwork.stop)
     return service

@@ -14,7 +14,9 @@ from typing import Any
 
 import aio_pika
 import pytest
+from billing.adapters.edo import StubOperator
 from billing.bootstrap import build_service
+from billing.settings import BillingSettings
 from esd_contracts.billing.commands import RecordShipment
 from esd_contracts.billing.queries import Documents, GetDocuments
 from esd_contracts.credit.events import CreditTermsSet
@@ -45,6 +47,7 @@ class Harness:
         self.settings = settings
         self.service = service
         self.recorded: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+        self.finance: list[tuple[str, str, dict[str, Any]]] = []
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def listen(self) -> None:
@@ -52,6 +55,41 @@ class Harness:
         channel = await self._connection.channel()
         queue = await channel.declare_queue("orders.ShipmentRecorded", passive=True)
         await queue.consume(self._record, no_ack=True)
+        for name in ("finance.DocumentLineAdded", "finance.DocumentClosed"):
+            finance = await channel.declare_queue(name, passive=True)
+            await finance.consume(self._record_finance, no_ack=True)
+
+    async def _record_finance(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        kind = (message.type or "").split(".")[1]
+        self.finance.append((kind, str(message.message_id), json.loads(message.body)))
+
+    def finance_of(self, kind: str, **match: Any) -> list[tuple[str, dict[str, Any]]]:
+        """(message_id, body) of the finance events of ``kind`` whose body has ``match``."""
+        return [
+            (message_id, body)
+            for k, message_id, body in self.finance
+            if k == kind and all(body.get(key) == value for key, value in match.items())
+        ]
+
+    async def finance_events(
+        self, kind: str, count: int = 1, **match: Any
+    ) -> list[tuple[str, dict[str, Any]]]:
+        async def arrived() -> bool:
+            return len(self.finance_of(kind, **match)) >= count
+
+        await wait_for(arrived, what=f"{count} {kind} {match}")
+        return self.finance_of(kind, **match)
+
+    async def request(self, query: Message, answer: type[Any]) -> Any:
+        reply = await self.service.broker.request(
+            query.model_dump_json().encode(),
+            exchange=topic_exchange(query.exchange_name()),
+            routing_key=query.message_type(),
+            timeout=10,
+            content_type="application/json",
+            **query.envelope(),
+        )
+        return answer.model_validate_json(reply.body)
 
     async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         body = json.loads(message.body)
@@ -180,7 +218,11 @@ def iso(d: date) -> str:
 @pytest.fixture(scope="module")
 async def harness() -> AsyncIterator[Harness]:
     async with isolated_settings() as settings:
-        service = build_service(settings)
+        # the clockwork is driven by the tests (close_days, send_closed) rather than by time:
+        # these tests ship into past days that a running clockwork would close under them
+        service = build_service(
+            settings, BillingSettings(background=False), edo_operator=StubOperator()
+        )
         await service.start()
         h = Harness(settings, service)
         await h.listen()

@@ -19,7 +19,6 @@ from billing.domain.documents import (
     term_in_force,
     totals,
 )
-from billing.domain.vat import line_vat
 
 
 class TestDocumentDay:
@@ -129,12 +128,6 @@ class TestTotalsAndVat:
         result = totals(lines)
         assert result.amount == Decimal("200.01")
         assert result.vat_amount == Decimal("16.67")
-
-    def test_exempt_line_has_no_vat_whatever_was_priced(self) -> None:
-        assert line_vat("exempt", Decimal("1500.00"), Decimal("12.34")) == Decimal("0.00")
-
-    def test_taxable_line_keeps_the_priced_vat(self) -> None:
-        assert line_vat("22", Decimal("610.00"), Decimal("110.00")) == Decimal("110.00")
 
 
 class TestStatus:

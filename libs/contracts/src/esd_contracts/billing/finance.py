@@ -41,7 +41,6 @@ class DocumentLineAdded(Event):
     partner_id: uuid.UUID = Field(description="The buyer")
     document_number: str = Field(description="e.g. 'ESD-2026-000123'")
     document_date: date = Field(description="Calendar day of the document (Moscow)")
-    due_date: date = Field(description="When the document is due (as of this line)")
     position: int = Field(description="Line number on the document, from 1")
     order_id: uuid.UUID = Field(description="The order")
     sku: str = Field(description="Product")

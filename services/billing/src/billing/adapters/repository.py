@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.domain.documents import TermsChange
+from billing.domain.model import Line, Party, Snapshot
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ _LOOKUP = text(
     LEFT JOIN document_lines l ON l.order_id = :order_id
     LEFT JOIN documents ld ON ld.id = l.document_id
     LEFT JOIN documents d ON d.partner_id = :partner_id AND d.date = :day
+        AND d.closed_at IS NULL
     """
 )
 
@@ -54,7 +55,12 @@ _DAY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('billing:document'), has
 
 _SELECT_DOCUMENT = text(
     "SELECT id, number, date, due_date FROM documents WHERE partner_id = :partner_id "
-    "AND date = :day"
+    "AND date = :day AND closed_at IS NULL"
+)
+
+_FIRST_CLOSED = text(
+    "SELECT number FROM documents WHERE partner_id = :partner_id AND date = :day "
+    "AND closed_at IS NOT NULL ORDER BY id LIMIT 1"
 )
 
 _NEXT_NUMBER = text(
@@ -64,13 +70,14 @@ _NEXT_NUMBER = text(
 )
 
 _INSERT_DOCUMENT = text(
-    "INSERT INTO documents (number, partner_id, date, due_date, created_at) "
-    "VALUES (:number, :partner_id, :day, :due_date, :now) RETURNING id"
+    "INSERT INTO documents (number, partner_id, date, due_date, supplement_to, created_at) "
+    "VALUES (:number, :partner_id, :day, :due_date, :supplement_to, :now) RETURNING id"
 )
 
 _ADD_TO_DOCUMENT = text(
     "UPDATE documents SET amount = amount + :amount, vat_amount = vat_amount + :vat_amount, "
-    "line_count = line_count + 1 WHERE id = :document_id RETURNING line_count"
+    "line_count = line_count + 1 WHERE id = :document_id AND closed_at IS NULL "
+    "RETURNING line_count"
 )
 
 _INSERT_LINE = text(
@@ -78,6 +85,23 @@ _INSERT_LINE = text(
     "unit_price, amount, vat_rate, vat_amount, shipped_at, created_at) VALUES (:order_id, "
     ":document_id, :position, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, "
     ":vat_amount, :shipped_at, :now) ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+)
+
+_TERMS_HISTORY = text(
+    "SELECT effective_from, term_days FROM credit_terms WHERE partner_id = :partner_id"
+)
+
+_INSERT_TERMS = text(
+    "INSERT INTO credit_terms (partner_id, effective_from, effective_day, term_days, "
+    "source_message_id) VALUES (:partner_id, :effective_from, :effective_day, :term_days, "
+    ":source_message_id) ON CONFLICT DO NOTHING"
+)
+
+_UPSERT_PARTNER = text(
+    "INSERT INTO partners (partner_id, reseller_id, company_name, inn, kpp, registered_at) "
+    "VALUES (:partner_id, :reseller_id, :company_name, :inn, :kpp, :registered_at) "
+    "ON CONFLICT (partner_id) DO UPDATE SET reseller_id = excluded.reseller_id, "
+    "company_name = excluded.company_name, inn = excluded.inn, kpp = excluded.kpp"
 )
 
 _TERMS_HISTORY = text(
@@ -138,6 +162,13 @@ async def get_document(
     return DocumentRef(row.id, row.number, row.date, row.due_date) if row else None
 
 
+async def closed_document_of(conn: AsyncConnection, partner_id: uuid.UUID, day: date) -> str | None:
+    """The number of the partner's already closed document of ``day``, if any."""
+    return (
+        await conn.execute(_FIRST_CLOSED, {"partner_id": partner_id, "day": day})
+    ).scalar_one_or_none()
+
+
 async def next_sequence(conn: AsyncConnection, year: int) -> int:
     """The year's next number; the counter row stays locked until this transaction ends, so a
     rollback gives the number back and concurrent creators queue instead of skipping."""
@@ -152,25 +183,39 @@ async def insert_document(
     day: date,
     due: date,
     now: datetime,
+    supplement_to: str | None = None,
 ) -> DocumentRef:
-    params = {"number": number, "partner_id": partner_id, "day": day, "due_date": due, "now": now}
+    params = {
+        "number": number,
+        "partner_id": partner_id,
+        "day": day,
+        "due_date": due,
+        "supplement_to": supplement_to,
+        "now": now,
+    }
     document_id = int((await conn.execute(_INSERT_DOCUMENT, params)).scalar_one())
     return DocumentRef(document_id, number, day, due)
 
 
-async def add_line(conn: AsyncConnection, document_id: int, line: dict[str, Any]) -> bool:
-    """Add the line and its amounts to the document; ``False`` if the order is already on one
-    (then the caller must roll back: the totals were already raised)."""
+async def reserve_position(
+    conn: AsyncConnection, document_id: int, amount: Decimal, vat_amount: Decimal
+) -> int | None:
+    """Add a line's amounts to an open document (locking it) and return the line's position;
+    ``None`` when the document was closed in the meantime."""
     position = (
         await conn.execute(
             _ADD_TO_DOCUMENT,
-            {
-                "document_id": document_id,
-                "amount": line["amount"],
-                "vat_amount": line["vat_amount"],
-            },
+            {"document_id": document_id, "amount": amount, "vat_amount": vat_amount},
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
+    return None if position is None else int(position)
+
+
+async def insert_line(
+    conn: AsyncConnection, document_id: int, position: int, line: dict[str, Any]
+) -> bool:
+    """Insert the line; ``False`` if the order is already on a document (then the caller must
+    roll back: the document's totals were already raised)."""
     inserted = await conn.execute(
         _INSERT_LINE, {**line, "document_id": document_id, "position": position}
     )
@@ -214,7 +259,7 @@ async def documents_from(conn: AsyncConnection, partner_id: uuid.UUID, day: date
             await conn.execute(
                 text(
                     "SELECT id, date, due_date FROM documents WHERE partner_id = :partner_id "
-                    "AND date >= :day FOR UPDATE"
+                    "AND date >= :day AND closed_at IS NULL FOR UPDATE"
                 ),
                 {"partner_id": partner_id, "day": day},
             )
@@ -228,34 +273,183 @@ async def set_due_date(conn: AsyncConnection, document_id: int, due: date) -> No
     )
 
 
-async def find_documents(
+_SNAPSHOT_COLUMNS = (
+    "d.id, d.number, d.partner_id, d.date, d.due_date, d.amount, d.vat_amount, d.paid_amount, "
+    "d.closed_at, d.supplement_to, d.edo_status, d.created_at, d.line_count, "
+    "p.company_name, p.inn, p.kpp, p.address, p.reseller_id, p.registered_at"
+)
+
+_LINES_OF = text(
+    "SELECT document_id, position, order_id, sku, name, quantity, unit_price, amount, vat_rate, "
+    "vat_amount, created_at FROM document_lines WHERE document_id = ANY(:ids) "
+    "ORDER BY document_id, position"
+)
+
+
+async def load_documents(
     conn: AsyncConnection,
-    partner_id: uuid.UUID,
     *,
-    number: str | None,
-    date_from: date | None,
-    date_to: date | None,
-) -> list[Any]:
-    """The partner's documents (only its own) by number or within a date range, oldest first."""
-    clauses = ["partner_id = :partner_id"]
-    params: dict[str, Any] = {"partner_id": partner_id}
+    partner_id: uuid.UUID | None = None,
+    number: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    ids: list[int] | None = None,
+    with_lines: bool = True,
+) -> list[Snapshot]:
+    """Documents with their lines and buyer, oldest first. With ``partner_id`` only that
+    partner's own documents (another partner's number finds nothing)."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if partner_id is not None:
+        clauses.append("d.partner_id = :partner_id")
+        params["partner_id"] = partner_id
     if number is not None:
-        clauses.append("number = :number")
+        clauses.append("d.number = :number")
         params["number"] = number
     if date_from is not None:
-        clauses.append("date >= :date_from")
+        clauses.append("d.date >= :date_from")
         params["date_from"] = date_from
     if date_to is not None:
-        clauses.append("date <= :date_to")
+        clauses.append("d.date <= :date_to")
         params["date_to"] = date_to
+    if ids is not None:
+        clauses.append("d.id = ANY(:ids)")
+        params["ids"] = ids
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
-        f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {' AND '.join(clauses)} "
-        "ORDER BY date, number"
+        f"SELECT {_SNAPSHOT_COLUMNS} FROM documents d "
+        f"LEFT JOIN partners p ON p.partner_id = d.partner_id {where} ORDER BY d.date, d.id"
     )
-    return list((await conn.execute(text(sql), params)).all())
+    rows = (await conn.execute(text(sql), params)).all()
+    lines: dict[int, list[Line]] = {}
+    if with_lines and rows:
+        for line in (await conn.execute(_LINES_OF, {"ids": [r.id for r in rows]})).all():
+            lines.setdefault(line.document_id, []).append(
+                Line(
+                    position=line.position,
+                    order_id=line.order_id,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=line.amount,
+                    vat_rate=line.vat_rate,
+                    vat_amount=line.vat_amount,
+                    created_at=line.created_at,
+                )
+            )
+    return [_snapshot(r, tuple(lines.get(r.id, ()))) for r in rows]
 
 
-async def lines_of(conn: AsyncConnection, document_ids: Sequence[int]) -> list[Any]:
+def _snapshot(r: Any, lines: tuple[Line, ...]) -> Snapshot:
+    return Snapshot(
+        id=r.id,
+        number=r.number,
+        partner_id=r.partner_id,
+        date=r.date,
+        due_date=r.due_date,
+        amount=r.amount,
+        vat_amount=r.vat_amount,
+        paid_amount=r.paid_amount,
+        supplement_to=r.supplement_to,
+        edo_status=r.edo_status,
+        created_at=r.created_at,
+        closed_at=r.closed_at,
+        line_count=r.line_count,
+        lines=lines,
+        buyer=None
+        if r.inn is None
+        else Party(name=r.company_name, inn=r.inn, kpp=r.kpp, address=r.address),
+        reseller_id=r.reseller_id,
+        registered_at=r.registered_at,
+    )
+
+
+_CLOSE_BATCH = text(
+    """
+    UPDATE documents SET closed_at = :now
+    WHERE id IN (
+        SELECT id FROM documents WHERE closed_at IS NULL AND date < :before
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+    """
+)
+
+_LINE_SUMS = text(
+    "SELECT document_id, vat_rate, count(*) AS lines, sum(amount) AS amount, "
+    "sum(vat_amount) AS vat_amount FROM document_lines WHERE document_id = ANY(:ids) "
+    "GROUP BY document_id, vat_rate"
+)
+
+
+async def close_before(conn: AsyncConnection, before: date, now: datetime, limit: int) -> list[int]:
+    """Close up to ``limit`` open documents dated before ``before``; their ids."""
+    rows = await conn.execute(_CLOSE_BATCH, {"before": before, "now": now, "limit": limit})
+    return [int(r.id) for r in rows]
+
+
+async def line_sums(
+    conn: AsyncConnection, document_ids: list[int]
+) -> dict[int, list[tuple[str, int, Decimal, Decimal]]]:
+    """Per document, its lines summed per VAT rate: (rate, lines, amount, vat_amount)."""
+    sums: dict[int, list[tuple[str, int, Decimal, Decimal]]] = {}
+    for r in await conn.execute(_LINE_SUMS, {"ids": document_ids}):
+        sums.setdefault(r.document_id, []).append((r.vat_rate, r.lines, r.amount, r.vat_amount))
+    return sums
+
+
+async def load_by_ids(conn: AsyncConnection, document_ids: list[int]) -> list[Snapshot]:
+    """Documents by id, without lines (headers and buyer only)."""
     if not document_ids:
         return []
-    return list((await conn.execute(_LINES_OF, {"ids": list(document_ids)})).all())
+    rows = (
+        await conn.execute(
+            text(
+                f"SELECT {_SNAPSHOT_COLUMNS} FROM documents d "
+                "LEFT JOIN partners p ON p.partner_id = d.partner_id "
+                "WHERE d.id = ANY(:ids) ORDER BY d.id"
+            ),
+            {"ids": document_ids},
+        )
+    ).all()
+    return [_snapshot(r, ()) for r in rows]
+
+
+_CLAIM_UNSENT = text(
+    "SELECT id FROM documents WHERE closed_at IS NOT NULL AND edo_status IS NULL "
+    "ORDER BY closed_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_CLAIM_SENT = text(
+    "SELECT id, edo_file FROM documents WHERE closed_at IS NOT NULL AND edo_status = 'sent' "
+    "ORDER BY edo_updated_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_SET_EDO = text(
+    "UPDATE documents SET edo_status = :status, edo_file = coalesce(:file, edo_file), "
+    "edo_message = :message, edo_updated_at = :now WHERE id = :id"
+)
+
+
+async def claim_unsent(conn: AsyncConnection, limit: int) -> list[int]:
+    """Closed documents not yet handed to EDO, locked for this transaction."""
+    return [int(r.id) for r in await conn.execute(_CLAIM_UNSENT, {"limit": limit})]
+
+
+async def claim_sent(conn: AsyncConnection, limit: int) -> list[tuple[int, str]]:
+    """Documents handed to EDO and not yet settled, locked: (id, file name)."""
+    return [(int(r.id), r.edo_file) for r in await conn.execute(_CLAIM_SENT, {"limit": limit})]
+
+
+async def set_edo(
+    conn: AsyncConnection,
+    document_id: int,
+    *,
+    status: str,
+    file: str | None,
+    message: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        _SET_EDO,
+        {"id": document_id, "status": status, "file": file, "message": message, "now": now},
+    )

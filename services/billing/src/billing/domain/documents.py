@@ -111,3 +111,17 @@ def totals(lines: Sequence[tuple[Decimal, Decimal]]) -> Totals:
     amount = sum((a for a, _ in lines), Decimal("0.00")).quantize(KOPECK)
     vat = sum((v for _, v in lines), Decimal("0.00")).quantize(KOPECK)
     return Totals(amount, vat)
+
+
+def closing_cutoff(now: datetime, grace: timedelta) -> date:
+    """Documents dated before the returned day are closed at ``now``.
+
+    A day closes ``grace`` after Moscow midnight: a shipment made at 23:59:59 whose
+    RecordShipment is still in flight at midnight lands on its own day's document rather than
+    on a supplement.
+    """
+    return document_day(now - grace)
+
+
+class ClosingMismatch(RuntimeError):
+    """A document's running totals differ from the sum of its lines: never close it so."""

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from esd_contracts.billing.commands import RecordShipment
-from esd_contracts.billing.queries import Documents, GetDocuments
+from esd_contracts.billing.commands import (
+    FinanceEventsReplayed,
+    RecordShipment,
+    ReplayFinanceEvents,
+)
+from esd_contracts.billing.queries import (
+    DocumentPdf,
+    Documents,
+    DocumentUpd,
+    GetDocumentPdf,
+    GetDocuments,
+    GetDocumentUpd,
+)
 from esd_contracts.credit.events import CreditTermsSet
 from esd_contracts.partners.events import PartnerRegistered
 from esd_platform.messaging import answers, consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 
-from billing.service_layer import handlers
+from billing.service_layer import closing, handlers, printing
+from billing.service_layer.issuer import Issuer
 
 
-def build_router(uow: UnitOfWork) -> RabbitRouter:
+def build_router(uow: UnitOfWork, issuer: Issuer) -> RabbitRouter:
     router = RabbitRouter()
 
     @consumes(router, "billing", RecordShipment)
@@ -31,5 +43,17 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
     @answers(router, GetDocuments)
     async def on_get_documents(query: GetDocuments) -> Documents:
         return await handlers.get_documents(query, uow)
+
+    @answers(router, GetDocumentUpd)
+    async def on_get_document_upd(query: GetDocumentUpd) -> DocumentUpd:
+        return await printing.get_document_upd(query, uow, issuer)
+
+    @answers(router, GetDocumentPdf)
+    async def on_get_document_pdf(query: GetDocumentPdf) -> DocumentPdf:
+        return await printing.get_document_pdf(query, uow, issuer)
+
+    @answers(router, ReplayFinanceEvents)
+    async def on_replay_finance_events(cmd: ReplayFinanceEvents) -> FinanceEventsReplayed:
+        return await closing.replay(cmd, uow)
 
     return router

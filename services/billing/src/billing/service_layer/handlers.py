@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from esd_contracts.billing.commands import RecordShipment
 from esd_contracts.billing.events import ShipmentRecorded
@@ -18,20 +19,26 @@ from esd_platform.uow import Transaction, UnitOfWork
 from billing.adapters import repository
 from billing.adapters.repository import DocumentRef
 from billing.domain import documents as rules
+from billing.domain.model import Line, Snapshot
 from billing.domain.vat import line_vat
+from billing.service_layer import finance
 
 log = get_logger("esd.billing")
 
 
-class LineRaced(RuntimeError):
-    """The same order was recorded by a concurrent delivery; retrying answers from its line."""
+class DocumentRaced(RuntimeError):
+    """A concurrent delivery of the same order recorded it first (or the day closed twice under
+    us): transient, the retry answers from the recorded line."""
 
 
 async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
     """Put the order's line on the partner's document of the shipment's Moscow day (creating
-    and numbering the document on the day's first line) and answer ShipmentRecorded. A repeated
-    order adds nothing and answers again with the document it is on."""
+    and numbering the document on the day's first line) and answer ShipmentRecorded; announce
+    the line on the finance feed. A repeated order adds nothing and answers again with the
+    document it is on. A line whose day is already closed goes on a supplementary document of
+    that same day (see services/billing/README.md)."""
     day = rules.document_day(cmd.shipped_at)
+    vat = line_vat(cmd.vat_rate, cmd.amount, day)
     async with uow.transaction(cmd.message_id) as tx:
         if tx.duplicate:
             return
@@ -45,55 +52,97 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
                 document=existing.document.number,
             )
             return
-        if document is None:
-            document = await _open_document(tx, cmd, day, now)
-        vat_amount = line_vat(cmd.vat_rate, cmd.amount, cmd.vat_amount)
-        line = {
-            "order_id": cmd.order_id,
-            "sku": cmd.sku,
-            "name": cmd.name,
-            "quantity": cmd.quantity,
-            "unit_price": cmd.unit_price,
-            "amount": cmd.amount,
-            "vat_rate": cmd.vat_rate,
-            "vat_amount": vat_amount,
-            "shipped_at": cmd.shipped_at,
-            "now": now,
-        }
-        if not await repository.add_line(tx.conn, document.id, line):
-            raise LineRaced(str(cmd.order_id))
-        tx.publish(_recorded(cmd, document, cmd.amount, now))
+        position = None
+        for _ in range(2):  # a second pass only if the day closed between look-up and lock
+            if document is None:
+                document = await _open_document(tx, cmd.partner_id, day, now)
+            position = await repository.reserve_position(
+                tx.conn, document.id, cmd.amount, vat.amount
+            )
+            if position is not None:
+                break
+            document = None
+        if document is None or position is None:
+            raise DocumentRaced(str(cmd.order_id))
+        line = Line(
+            position=position,
+            order_id=cmd.order_id,
+            sku=cmd.sku,
+            name=cmd.name,
+            quantity=cmd.quantity,
+            unit_price=cmd.unit_price,
+            amount=cmd.amount,
+            vat_rate=vat.rate,
+            vat_amount=vat.amount,
+            created_at=now,
+        )
+        if not await repository.insert_line(tx.conn, document.id, position, _line_row(line, cmd)):
+            raise DocumentRaced(str(cmd.order_id))
+        tx.publish(
+            _recorded(cmd, document, cmd.amount, now),
+            finance.line_added(
+                partner_id=cmd.partner_id, number=document.number, date=document.date, line=line
+            ),
+        )
+    if vat.amount != cmd.vat_amount or vat.rate != cmd.vat_rate:
+        log.warning(
+            "vat_recomputed",
+            order_id=str(cmd.order_id),
+            priced_rate=cmd.vat_rate,
+            priced_vat=str(cmd.vat_amount),
+            rate=vat.rate,
+            vat=str(vat.amount),
+        )
     log.info("shipment_recorded", order_id=str(cmd.order_id), document=document.number)
 
 
+def _line_row(line: Line, cmd: RecordShipment) -> dict[str, Any]:
+    return {
+        "order_id": line.order_id,
+        "sku": line.sku,
+        "name": line.name,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount": line.amount,
+        "vat_rate": line.vat_rate,
+        "vat_amount": line.vat_amount,
+        "shipped_at": cmd.shipped_at,
+        "now": line.created_at,
+    }
+
+
 async def _open_document(
-    tx: Transaction, cmd: RecordShipment, day: date, now: datetime
+    tx: Transaction, partner_id: uuid.UUID, day: date, now: datetime
 ) -> DocumentRef:
-    """The partner's document of ``day``, created and numbered if this is the day's first line.
+    """The partner's open document of ``day``, created and numbered if there is none.
 
     Creators of the same partner-day queue on an advisory lock and the second finds the first's
     document, so the yearly counter is advanced only for a document that is really inserted.
+    If the day's document is already closed, the new one is its supplement.
     """
-    await repository.lock_partner_day(tx.conn, cmd.partner_id, day)
-    document = await repository.get_document(tx.conn, cmd.partner_id, day)
+    await repository.lock_partner_day(tx.conn, partner_id, day)
+    document = await repository.get_document(tx.conn, partner_id, day)
     if document is not None:
         return document
-    term = rules.term_in_force(await repository.terms_history(tx.conn, cmd.partner_id), day)
+    supplement_to = await repository.closed_document_of(tx.conn, partner_id, day)
+    term = rules.term_in_force(await repository.terms_history(tx.conn, partner_id), day)
     sequence = await repository.next_sequence(tx.conn, day.year)
     document = await repository.insert_document(
         tx.conn,
         number=rules.format_number(day.year, sequence),
-        partner_id=cmd.partner_id,
+        partner_id=partner_id,
         day=day,
         due=rules.due_date(day, term),
         now=now,
+        supplement_to=supplement_to,
     )
     log.info(
         "document_opened",
         document=document.number,
-        partner_id=str(cmd.partner_id),
+        partner_id=str(partner_id),
         date=day.isoformat(),
         due_date=document.due_date.isoformat(),
+        supplement_to=supplement_to,
     )
     return document
 
@@ -175,17 +224,22 @@ async def get_documents(query: GetDocuments, uow: UnitOfWork) -> Documents:
     """The partner's own documents by number or date range; another partner's are never seen."""
     today = uow.clock.today_moscow()
     async with uow.engine.connect() as conn:
-        rows = await repository.find_documents(
+        snapshots = await repository.load_documents(
             conn,
-            query.partner_id,
+            partner_id=query.partner_id,
             number=query.number,
             date_from=query.date_from,
             date_to=query.date_to,
         )
-        lines = await repository.lines_of(conn, [r.id for r in rows])
-    by_document: dict[int, list[DocumentLine]] = {}
-    for line in lines:
-        by_document.setdefault(line.document_id, []).append(
+    return Documents(documents=tuple(document_view(s, today) for s in snapshots))
+
+
+def document_view(snapshot: Snapshot, today: date) -> Document:
+    """The spec's document resource of a snapshot."""
+    return Document(
+        number=snapshot.number,
+        date=snapshot.date,
+        lines=tuple(
             DocumentLine(
                 order_id=line.order_id,
                 sku=line.sku,
@@ -195,20 +249,17 @@ async def get_documents(query: GetDocuments, uow: UnitOfWork) -> Documents:
                 amount=line.amount,
                 vat_rate=line.vat_rate,
                 vat_amount=line.vat_amount,
+                vat_basis=line.vat_basis,
             )
-        )
-    return Documents(
-        documents=tuple(
-            Document(
-                number=r.number,
-                date=r.date,
-                lines=tuple(by_document.get(r.id, ())),
-                amount=r.amount,
-                vat_amount=r.vat_amount,
-                due_date=r.due_date,
-                paid_amount=r.paid_amount,
-                status=rules.document_status(r.amount, r.paid_amount, r.due_date, today),
-            )
-            for r in rows
-        )
+            for line in snapshot.lines
+        ),
+        amount=snapshot.amount,
+        vat_amount=snapshot.vat_amount,
+        due_date=snapshot.due_date,
+        paid_amount=snapshot.paid_amount,
+        status=snapshot.status(today),
+        vat_totals=tuple(finance.vat_total(t) for t in snapshot.vat_totals),
+        closed=snapshot.closed,
+        supplement_to=snapshot.supplement_to,
+        edo_status=snapshot.edo_status,
     )

@@ -1,0 +1,1 @@
+"""The UPD (универсальный передаточный документ) of a shipping document, FNS format 5.03."""

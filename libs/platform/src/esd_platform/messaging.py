@@ -8,8 +8,10 @@ avoid one of those traps, and :func:`make_broker` is the only place a broker is 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -33,8 +35,10 @@ from faststream.rabbit import (
     RabbitBroker,
     RabbitExchange,
     RabbitQueue,
+    RabbitResponse,
     RabbitRouter,
 )
+from pydantic import BaseModel
 
 from esd_platform.logging import get_logger
 from esd_platform.settings import PlatformSettings
@@ -89,13 +93,37 @@ def consumes(router: RabbitRouter, service: str, message: type[Message]) -> Call
 
 
 def answers(router: RabbitRouter, query: type[Query]) -> Callable[[Any], Any]:
-    """Decorator: the handler's return value is the reply to ``query``."""
-    return router.subscriber(
+    """Decorator: the handler's return value (a pydantic model) is the reply to ``query``.
+
+    Replies go to RabbitMQ's direct reply-to without ``mandatory``: RabbitMQ 3.10 answers a
+    mandatory publish there with ``basic.return`` even when it delivered it, which would make a
+    delivered reply look failed and replay the query. A query whose handler fails is rejected,
+    not requeued: it is read-only and its caller has stopped waiting.
+    """
+    subscriber = router.subscriber(
         query_queue_of(query),
         topic_exchange(query.exchange_name()),
         title=query_queue(query),
         description=query.__doc__,
+        ack_policy=AckPolicy.REJECT_ON_ERROR,
     )
+
+    def decorate(handler: Callable[..., Awaitable[BaseModel]]) -> Any:
+        @functools.wraps(handler)
+        async def reply(*args: Any, **kwargs: Any) -> RabbitResponse:
+            answer = await handler(*args, **kwargs)
+            return RabbitResponse(
+                answer.model_dump_json().encode(),
+                mandatory=False,
+                content_type="application/json",
+            )
+
+        reply.__signature__ = inspect.signature(handler).replace(  # type: ignore[attr-defined]
+            return_annotation=RabbitResponse
+        )
+        return subscriber(reply)
+
+    return decorate
 
 
 class CorrelationMiddleware(BaseMiddleware):

@@ -6,6 +6,7 @@ run_env()``; its revisions create their tables with :func:`create_messaging_tabl
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,15 @@ def _upgrade(connection: Connection, schema: str, script_location: Path) -> None
     command.upgrade(config, "head")
 
 
+_in_process = asyncio.Lock()
+"""Alembic's ``context`` is a process-wide proxy: two upgrades interleaving in greenlets would
+read each other's configuration, so one process migrates one schema at a time."""
+
+
 async def migrate(engine: AsyncEngine, schema: str, script_location: Path) -> None:
-    """Bring ``schema`` to the newest revision; safe when several instances start together."""
-    async with engine.begin() as conn:
+    """Bring ``schema`` to the newest revision; safe when several instances start together
+    (an advisory lock across processes, a lock within one)."""
+    async with _in_process, engine.begin() as conn:
         await conn.run_sync(_upgrade, schema, script_location)
 
 

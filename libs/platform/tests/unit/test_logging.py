@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-
 from esd_platform.logging import bind_correlation, configure_logging, get_logger
 
 
@@ -43,4 +42,5 @@ def test_structlog_and_stdlib_lines_are_json_with_the_correlation_id(
     for record in records:
         assert record["correlation_id"] == "order-42"
         assert record["service"] == "credit"
-        assert "timestamp" in record and "level" in record
+        assert "timestamp" in record
+        assert "level" in record

@@ -14,6 +14,7 @@ from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
 from esd_contracts.billing.queries import GetDocumentPdf, GetDocuments, GetDocumentUpd
 from esd_contracts.catalog.commands import ImportPriceList, SetPriceRule
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
+from esd_contracts.catalog.queries import QuoteProduct
 from esd_contracts.credit.commands import (
     CaptureCredit,
     PostBankStatement,
@@ -139,6 +140,7 @@ QUERIES: tuple[type[Query], ...] = (
     ReplayFinanceEvents,  # request/reply, though a command: it goes to billing.commands
     ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
     SetPriceRule,  # the same
+    QuoteProduct,
     LoadKeyPool,  # request/reply, though a command: it goes to keys.commands
     GetKeyStock,
     GetVendorHealth,

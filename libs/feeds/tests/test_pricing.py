@@ -95,3 +95,27 @@ class TestProblems:
         assert problems(Adjustment(fixed_price=Decimal("10.00")))
         assert problems(Adjustment(fixed_price=Decimal("-1"), sku="A"))
         assert problems(Adjustment(fixed_price=Decimal("1.001"), sku="A"))
+
+
+class TestVatIncluded:
+    def test_exempt_is_zero(self) -> None:
+        from esd_feeds.pricing import vat_included
+
+        assert vat_included(Decimal("1490.00"), "exempt") == Decimal("0.00")
+
+    def test_22_percent_inside_the_amount(self) -> None:
+        from esd_feeds.pricing import vat_included
+
+        assert vat_included(Decimal("122.00"), "22") == Decimal("22.00")
+        assert vat_included(Decimal("699.00"), "22") == Decimal("126.05")
+
+
+class TestRuleFromLines:
+    def test_reads_stored_json_lines(self) -> None:
+        from esd_feeds.pricing import rule_from_lines
+
+        rule = rule_from_lines(
+            [{"percent": "-10", "vendor_id": "kaspersky"}, {"fixed_price": "1500.00", "sku": "A"}]
+        )
+        assert rule.adjustments[0] == Adjustment(percent=Decimal("-10"), vendor_id="kaspersky")
+        assert rule.adjustments[1].fixed_price == Decimal("1500.00")

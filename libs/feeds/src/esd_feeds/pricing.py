@@ -118,3 +118,32 @@ def problems(adjustment: Adjustment) -> list[str]:
         elif adjustment.fixed_price != adjustment.fixed_price.quantize(CENT):
             found.append("fixed_price has more than two decimal places")
     return found
+
+
+def vat_included(amount: Decimal, vat_rate: str) -> Decimal:
+    """The VAT inside a VAT-inclusive ``amount``: 0.00 when exempt, else amount × r / (100 + r),
+    rounded half-up to kopecks (the Tax Code's estimated rate, art. 164 p. 4)."""
+    if vat_rate == "exempt":
+        return Decimal("0.00")
+    rate = Decimal(vat_rate)
+    return (amount * rate / (Decimal(100) + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rule_from_lines(lines: Iterable[dict[str, object]]) -> PriceRule:
+    """A rule from stored or wire lines ({percent, fixed_price, sku, vendor_id, category_id})."""
+
+    def number(value: object) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    return PriceRule(
+        tuple(
+            Adjustment(
+                percent=number(line.get("percent")),
+                fixed_price=number(line.get("fixed_price")),
+                sku=line.get("sku") or None,  # type: ignore[arg-type]
+                vendor_id=line.get("vendor_id") or None,  # type: ignore[arg-type]
+                category_id=line.get("category_id") or None,  # type: ignore[arg-type]
+            )
+            for line in lines
+        )
+    )

@@ -231,3 +231,44 @@ async def existing_skus(conn: AsyncConnection, skus: Sequence[str]) -> set[str]:
         text("SELECT sku FROM products WHERE sku = ANY(:skus)"), {"skus": list(skus)}
     )
     return {row.sku for row in rows}
+
+
+async def get_product(conn: AsyncConnection, sku: str) -> Product | None:
+    row = (
+        await conn.execute(
+            text(f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE sku = :sku"), {"sku": sku}
+        )
+    ).first()
+    return _product(row) if row else None
+
+
+async def price_rule_lines(conn: AsyncConnection, scope: str, owner_id: Any) -> list[Any] | None:
+    """The adjustments of a live rule, or None when there is none (or it was removed)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT adjustments FROM price_rules "
+                "WHERE scope = :scope AND owner_id = :owner AND NOT removed"
+            ),
+            {"scope": scope, "owner": owner_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    lines = row.adjustments
+    return json.loads(lines) if isinstance(lines, str) else list(lines)
+
+
+async def category_path(conn: AsyncConnection, category_id: str) -> list[Category]:
+    """Root first."""
+    rows = await conn.execute(
+        text(
+            "WITH RECURSIVE up AS ("
+            " SELECT id, name, parent_id, 0 AS depth FROM categories WHERE id = :id"
+            " UNION ALL SELECT c.id, c.name, c.parent_id, up.depth + 1"
+            " FROM categories c JOIN up ON c.id = up.parent_id WHERE up.depth < 32)"
+            " SELECT id, name, parent_id FROM up ORDER BY depth DESC"
+        ),
+        {"id": category_id},
+    )
+    return [Category(row.id, row.name, row.parent_id) for row in rows]

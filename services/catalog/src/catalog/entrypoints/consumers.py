@@ -8,12 +8,14 @@ from esd_contracts.catalog.commands import (
     PriceRuleSet,
     SetPriceRule,
 )
+from esd_contracts.catalog.queries import ProductQuote, QuoteProduct
 from esd_platform.messaging import answers
 from esd_platform.service import Service
 from faststream.rabbit import RabbitRouter
 
 from catalog.service_layer.importing import import_price_list
 from catalog.service_layer.price_rules import set_price_rule
+from catalog.service_layer.quotes import quote_product
 
 
 def build_router(service: Service) -> RabbitRouter:
@@ -29,5 +31,9 @@ def build_router(service: Service) -> RabbitRouter:
     async def on_set_price_rule(cmd: SetPriceRule) -> PriceRuleSet:
         # idempotent by content: the same rule again is answered with its revision, no event
         return await set_price_rule(cmd, service.uow, service.clock)
+
+    @answers(router, QuoteProduct)
+    async def on_quote_product(query: QuoteProduct) -> ProductQuote:
+        return await quote_product(query, service.uow, service.clock)
 
     return router

@@ -43,7 +43,7 @@ def build_service(
     service.include(build_router(service, adapters, sealer, config))
 
     async def close_vendor_client(_: Service) -> None:
-        await vendor.close()
+        await vendor.close(drain_timeout=service.settings.graceful_timeout)
 
     service.on_stop(close_vendor_client)
     return service

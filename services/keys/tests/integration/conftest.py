@@ -26,7 +26,7 @@ from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings
 from keys.adapters.crypto import KeyCipher, KeyHasher
-from keys.bootstrap import build_service
+from keys.bootstrap import MIGRATIONS, build_service
 from keys.settings import KeysSettings
 from sqlalchemy import text
 
@@ -55,6 +55,8 @@ class Harness:
         self.hasher = KeyHasher(keys_settings.keys_hash_secret)
         self.events: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         self.stock_low: list[dict[str, Any]] = []
+        self.seen_message_ids: set[str | None] = set()
+        self.redelivered = 0
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def listen(self) -> None:
@@ -70,6 +72,12 @@ class Harness:
         self.stock_low.append(json.loads(message.body))
 
     async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        # Like the orders service's inbox: the wire is at-least-once (an outbox relay cut off
+        # by a shutdown publishes its row again, with the same message id), effects are once.
+        if message.message_id in self.seen_message_ids:
+            self.redelivered += 1
+            return
+        self.seen_message_ids.add(message.message_id)
         body = json.loads(message.body)
         kind = (message.type or "").split(".")[1]
         self.events[uuid.UUID(body["order_id"])].append((kind, body))
@@ -193,8 +201,27 @@ async def running_harness(**keys_overrides: Any) -> AsyncIterator[Harness]:
             await service.stop()
 
 
-@pytest.fixture(scope="module")
+@asynccontextmanager
+async def probe_harness(**keys_overrides: Any) -> AsyncIterator[Harness]:
+    """Like :func:`running_harness` but with no keys consumer in this process: the database is
+    migrated and the topology declared, and keys workers are started by the test itself."""
+    async with isolated_settings() as settings:
+        keys_settings = KeysSettings(keys_secret="k1:integration-secret", **keys_overrides)
+        service = Service("keys", migrations=MIGRATIONS, settings=settings)
+        await service.start()
+        h = Harness(settings, keys_settings, service)
+        await h.listen()
+        try:
+            yield h
+        finally:
+            await h.close()
+            await service.stop()
+
+
+@pytest.fixture(scope="session")
 async def harness() -> AsyncIterator[Harness]:
+    """One platform for the tests that need default settings (each uses its own skus and
+    orders): creating vhosts with dozens of quorum queues is the slow part of these tests."""
     async with running_harness() as h:
         yield h
 
@@ -246,7 +273,7 @@ class VendorStub:
         return dict((await self._client.get("/control")).json()["stats"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def vendor_stub() -> AsyncIterator[VendorStub]:
     stub = VendorStub()
     await stub.start()

@@ -131,7 +131,7 @@ async def claim_pool_keys(
     conn: AsyncConnection, request: KeyRequest, now: datetime
 ) -> list[SealedKey]:
     """``quantity`` free pool keys of the sku, claimed for the order; [] when too few are free."""
-    rows = (
+    result = (
         await conn.execute(
             _CLAIM_POOL,
             {
@@ -142,7 +142,7 @@ async def claim_pool_keys(
             },
         )
     ).all()
-    rows.sort(key=lambda row: row.id)
+    rows = sorted(result, key=lambda row: row.id)
     return [SealedKey(bytes(row.key_hash), row.ciphertext) for row in rows]
 
 

@@ -21,6 +21,7 @@ A circuit breaker per vendor refuses at once while the vendor is known to be dow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -119,11 +120,24 @@ class VendorApiKeys:
         self._sleep = sleep
         self._jitter = jitter
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._in_flight = 0
+        self._idle = asyncio.Event()
         self.worker = health.worker if health is not None else worker_id()
 
-    async def close(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+    async def close(self, drain_timeout: float = 20.0) -> None:
+        """Close the HTTP client once the calls in flight have finished (graceful shutdown runs
+        this before the broker stops, while handlers may still be waiting on a vendor)."""
+        if not self._owns_client:
+            return
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
+        await self._client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client.is_closed and self._owns_client:  # a late call during shutdown
+            self._client = httpx.AsyncClient()
+        return self._client
 
     def base_url(self, vendor: str) -> str:
         return (self._config.vendor_api_urls.get(vendor) or self._config.vendor_api_url).rstrip("/")
@@ -141,6 +155,16 @@ class VendorApiKeys:
         if not base:
             log.warning("vendor_not_configured", vendor=request.vendor, sku=request.sku)
             return Refusal(VENDOR_UNAVAILABLE)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._fetch(base, request)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _fetch(self, base: str, request: KeyRequest) -> list[str] | Refusal:
         breaker = self.breaker(request.vendor)
         deadline = self._monotonic() + self._config.vendor_retry_budget
         for attempt in range(self._config.vendor_max_attempts):
@@ -183,7 +207,7 @@ class VendorApiKeys:
     ) -> list[str] | Refusal | str:
         """The keys, a business refusal, or a short description of a failure."""
         try:
-            response = await self._client.post(
+            response = await self._http().post(
                 f"{base}/v1/keys",
                 json={
                     "order_id": str(request.order_id),

@@ -89,4 +89,4 @@ def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> fl
     """Full-jitter exponential backoff: ``jitter`` (0..1, random) × min(cap, base × 2^attempt)."""
     if not 0.0 <= jitter <= 1.0:
         raise ValueError("jitter is a fraction in [0, 1]")
-    return jitter * min(cap, base * 2**attempt)
+    return float(jitter * min(cap, base * 2.0**attempt))

@@ -35,7 +35,7 @@ def consumes(router: RabbitRouter, message: type[Message]) -> Callable[[Any], An
     """
     r = route("keys", message)
 
-    return router.subscriber(  # type: ignore[no-any-return]
+    return router.subscriber(
         route_queue(r),
         topic_exchange(r.exchange),
         title=r.queue,

@@ -9,9 +9,10 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import pytest
@@ -29,7 +30,10 @@ from esd_platform.messaging import topic_exchange
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings
+from pydantic import BaseModel
 from sqlalchemy import text
+
+R = TypeVar("R", bound=BaseModel)
 
 REPLY_QUEUES = (
     "orders.CreditReserved",
@@ -37,6 +41,10 @@ REPLY_QUEUES = (
     "orders.CreditCaptured",
     "orders.CreditReleased",
     "billing.CreditTermsSet",
+    "finance.PaymentReceived",
+    "finance.PaymentAllocated",
+    "finance.PartnerBlocked",
+    "finance.PartnerUnblocked",
 )
 
 
@@ -104,6 +112,27 @@ class Harness:
         await self.publish(message)
         return (await self.reply(key, before + 1))[before]
 
+    def events(self, kind: str, key: uuid.UUID) -> list[dict[str, Any]]:
+        return [body for k, body in self.replies[key] if k == kind]
+
+    async def wait_event(self, kind: str, key: uuid.UUID, count: int = 1) -> list[dict[str, Any]]:
+        async def arrived() -> bool:
+            return len(self.events(kind, key)) >= count
+
+        await wait_for(arrived, what=f"{count} {kind} for {key}")
+        return self.events(kind, key)
+
+    async def request(self, message: Message, reply: type[R]) -> R:
+        answer = await self.service.broker.request(
+            message.model_dump_json().encode(),
+            exchange=topic_exchange(message.exchange_name()),
+            routing_key=message.message_type(),
+            timeout=30,
+            content_type="application/json",
+            **message.envelope(),
+        )
+        return reply.model_validate_json(answer.body)
+
     async def balance(self, partner_id: uuid.UUID, at: datetime | None = None) -> Balance:
         query = GetBalance(
             correlation_id=partner_id, occurred_at=now(), partner_id=partner_id, at=at
@@ -123,7 +152,11 @@ class Harness:
             return list((await conn.execute(text(statement), params)).all())
 
     async def register(
-        self, limit: str = "50000.00", term_days: int = 15, inn: str | None = None
+        self,
+        limit: str = "50000.00",
+        term_days: int = 15,
+        inn: str | None = None,
+        kpp: str | None = "773601001",
     ) -> uuid.UUID:
         partner_id = uuid.uuid4()
         event = PartnerRegistered(
@@ -133,7 +166,7 @@ class Harness:
             reseller_id="R-000001",
             company_name="ООО «Ромашка»",
             inn=inn or str(uuid.uuid4().int)[:10],
-            kpp="773601001",
+            kpp=kpp,
             credit_limit=Decimal(limit),
             term_days=term_days,
         )
@@ -194,8 +227,8 @@ def set_terms(partner_id: uuid.UUID, limit: str, term_days: int) -> SetCreditTer
     )
 
 
-@pytest.fixture(scope="module")
-async def harness() -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running_harness() -> AsyncIterator[Harness]:
     async with isolated_settings() as settings:
         service = build_service(settings)
         await service.start()
@@ -206,3 +239,9 @@ async def harness() -> AsyncIterator[Harness]:
         finally:
             await h.close()
             await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def harness() -> AsyncIterator[Harness]:
+    async with running_harness() as h:
+        yield h

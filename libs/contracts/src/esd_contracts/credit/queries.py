@@ -63,7 +63,8 @@ class PostedPayment(BaseModel):
     status: str = Field(
         default="posted",
         description="'posted'; 'duplicate' (posted before: answered as applied, counted once); "
-        "'unknown_payer' (no partner has this ИНН: nothing booked)",
+        "'unknown_payer' (no partner has this ИНН: nothing booked); 'ambiguous_payer' (several "
+        "partners share the ИНН and the КПП does not tell them apart: nothing booked)",
     )
 
 

@@ -153,7 +153,8 @@ _RELEASE = text(
         WHERE order_id = :order_id AND state = 'held'
         RETURNING partner_id, amount
     ), line AS (
-        UPDATE credit_lines l SET reserved = l.reserved - done.amount
+        UPDATE credit_lines l SET reserved = l.reserved - done.amount,
+            overdraft = greatest(0, l.debt + l.reserved - done.amount - l.credit_limit)
         FROM done WHERE l.partner_id = done.partner_id
     ), entry AS (
         INSERT INTO ledger (partner_id, kind, amount, recorded_at, order_id)
@@ -211,11 +212,12 @@ async def release(
 
 _REGISTER = text(
     """
-    INSERT INTO credit_lines (partner_id, inn, company_name, credit_limit, term_days,
+    INSERT INTO credit_lines (partner_id, inn, kpp, company_name, credit_limit, term_days,
                               registered, created_at)
-    VALUES (:partner_id, :inn, :company_name, :credit_limit, :term_days, true, :now)
+    VALUES (:partner_id, :inn, :kpp, :company_name, :credit_limit, :term_days, true, :now)
     ON CONFLICT (partner_id) DO UPDATE
-        SET inn = excluded.inn, company_name = excluded.company_name, registered = true
+        SET inn = excluded.inn, kpp = excluded.kpp, company_name = excluded.company_name,
+            registered = true
     RETURNING (xmax = 0) AS created, credit_limit, term_days
     """
 )
@@ -225,7 +227,9 @@ _SET_TERMS = text(
     INSERT INTO credit_lines (partner_id, credit_limit, term_days, created_at)
     VALUES (:partner_id, :credit_limit, :term_days, :now)
     ON CONFLICT (partner_id) DO UPDATE
-        SET credit_limit = excluded.credit_limit, term_days = excluded.term_days
+        SET credit_limit = excluded.credit_limit, term_days = excluded.term_days,
+            overdraft = greatest(0, credit_lines.debt + credit_lines.reserved
+                                    - excluded.credit_limit)
     """
 )
 
@@ -242,6 +246,7 @@ async def register(
     *,
     partner_id: uuid.UUID,
     inn: str,
+    kpp: str | None,
     company_name: str,
     terms: Terms,
     now: datetime,
@@ -254,6 +259,7 @@ async def register(
             {
                 "partner_id": partner_id,
                 "inn": inn,
+                "kpp": kpp,
                 "company_name": company_name,
                 "credit_limit": terms.limit,
                 "term_days": terms.term_days,

@@ -162,3 +162,34 @@ def allocate(
             allocations.append(Allocation(number, share))
             remaining -= share
     return AllocationPlan(tuple(allocations), remaining)
+
+
+def allocate_in_turn(
+    payments: Sequence[tuple[uuid.UUID, Decimal, Sequence[DocumentRef]]],
+    open_documents: Sequence[OpenDocument],
+) -> dict[uuid.UUID, AllocationPlan]:
+    """Allocate several payments of one partner one after another (in the order given), each
+    seeing what the ones before it left open."""
+    remaining = list(open_documents)
+    plans: dict[uuid.UUID, AllocationPlan] = {}
+    for key, amount, refs in payments:
+        plan = allocate(amount, refs, remaining)
+        plans[key] = plan
+        paid = {a.document_number: a.amount for a in plan.allocations}
+        remaining = [
+            OpenDocument(d.number, d.document_date, d.open_amount - paid.get(d.number, ZERO))
+            for d in remaining
+            if d.open_amount - paid.get(d.number, ZERO) > 0
+        ]
+    return plans
+
+
+def still_open(
+    open_documents: Sequence[OpenDocument], plans: Iterable[AllocationPlan]
+) -> dict[str, Decimal]:
+    """What each document still owes after the plans (0 when fully paid)."""
+    owed = {d.number: d.open_amount for d in open_documents}
+    for plan in plans:
+        for a in plan.allocations:
+            owed[a.document_number] -= a.amount
+    return owed

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from esd_contracts.credit.commands import (
     CaptureCredit,
+    PostBankStatement,
+    PostPayment,
+    PostPayments,
     ReleaseCredit,
     ReserveCredit,
     SetCreditTerms,
 )
-from esd_contracts.credit.queries import Balance, GetBalance
+from esd_contracts.credit.queries import (
+    Balance,
+    GetBalance,
+    GetReceivablesAging,
+    PaymentsPosted,
+    ReceivablesAging,
+)
 from esd_contracts.partners.events import PartnerRegistered
 from esd_platform.messaging import answers, consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 
-from credit.service_layer import handlers
+from credit.service_layer import handlers, receivables
 
 
 def build_router(uow: UnitOfWork) -> RabbitRouter:
@@ -43,5 +52,21 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
     @answers(router, GetBalance)
     async def on_get_balance(query: GetBalance) -> Balance:
         return await handlers.get_balance(query, uow)
+
+    @consumes(router, "credit", PostPayment)
+    async def on_post_payment(cmd: PostPayment) -> None:
+        await receivables.post_payment(cmd, uow)
+
+    @answers(router, PostPayments)
+    async def on_post_payments(cmd: PostPayments) -> PaymentsPosted:
+        return await receivables.post_payments(cmd, uow)
+
+    @answers(router, PostBankStatement)
+    async def on_post_bank_statement(cmd: PostBankStatement) -> PaymentsPosted:
+        return await receivables.post_bank_statement(cmd, uow)
+
+    @answers(router, GetReceivablesAging)
+    async def on_get_receivables_aging(query: GetReceivablesAging) -> ReceivablesAging:
+        return await receivables.receivables_aging(query, uow)
 
     return router

@@ -40,6 +40,7 @@ from credit.domain.model import (
     money,
     refusal_reason,
 )
+from credit.service_layer.receivables import consume_unallocated
 
 log = get_logger("esd.credit")
 
@@ -129,7 +130,7 @@ async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
                     asked=str(cmd.amount),
                 )
             if captured.unallocated > 0:
-                await _consume_unallocated(tx.conn, captured.partner_id, now)
+                tx.publish(*await consume_unallocated(tx.conn, captured.partner_id, now))
         else:
             existing = await repository.get_reservation(tx.conn, cmd.order_id)
             captured_before = existing is not None and existing.state is ReservationState.CAPTURED
@@ -148,11 +149,6 @@ async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
                 amount=amount,
             )
         )
-
-
-async def _consume_unallocated(conn: object, partner_id: object, now: datetime) -> None:
-    """Hook for unallocated payment money paying new documents (payments increment)."""
-    return
 
 
 async def release_credit(cmd: ReleaseCredit, uow: UnitOfWork) -> None:
@@ -188,6 +184,7 @@ async def register_partner(event: PartnerRegistered, uow: UnitOfWork) -> None:
             tx.conn,
             partner_id=event.partner_id,
             inn=event.inn,
+            kpp=event.kpp,
             company_name=event.company_name,
             terms=terms,
             now=now,

@@ -55,7 +55,7 @@ def build_gateway(
         service=service,
         settings=http_settings,
         waiters=OrderWaiters(service.settings),
-        queries=QueryClient(service.broker, http_settings.query_timeout),
+        queries=QueryClient(service.settings.amqp_url, http_settings.query_timeout),
         probe=DependencyProbe(service.settings.amqp_url),
         secret_box=SecretBox(http_settings.secret_key),
     )

@@ -27,8 +27,10 @@ class Gateway:
     async def start(self) -> None:
         await self.service.start()
         await self.waiters.start()
+        await self.queries.start()
 
     async def stop(self) -> None:
         await self.waiters.stop()
+        await self.queries.stop()
         await self.probe.close()
         await self.service.stop()

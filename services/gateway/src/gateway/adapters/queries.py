@@ -1,15 +1,36 @@
-"""Read-only queries to the other services over RabbitMQ direct reply-to."""
+"""Read-only queries to the other services over RabbitMQ direct reply-to.
+
+FastStream's ``broker.request`` serialises all requests of a process behind one lock and
+subscribes/unsubscribes the reply consumer per call, so one slow query (a service that is down
+waits out its timeout) would hold up every other query. This client keeps one channel with one
+permanent consumer on ``amq.rabbitmq.reply-to`` and matches replies to waiting calls by a
+correlation id unique to each call, so queries run concurrently and a late reply to a call
+that gave up is simply dropped.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from typing import TypeVar
 
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
 from esd_contracts.envelope import Query
-from esd_platform.messaging import topic_exchange
-from faststream.rabbit import RabbitBroker
+from esd_platform.logging import get_logger
 from pydantic import BaseModel
 
 Reply = TypeVar("Reply", bound=BaseModel)
+
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+
+log = get_logger("esd.gateway.queries")
 
 
 class QueryFailed(Exception):
@@ -19,20 +40,87 @@ class QueryFailed(Exception):
 class QueryClient:
     """Send a :class:`Query` and parse the answer into its reply model."""
 
-    def __init__(self, broker: RabbitBroker, timeout: float) -> None:
-        self._broker = broker
+    def __init__(self, amqp_url: str, timeout: float) -> None:
+        self._amqp_url = amqp_url
         self._timeout = timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._ready()
+
+    async def stop(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connection, self._channel = None, None
+        self._exchanges.clear()
+
+    async def _ready(self) -> AbstractChannel:
+        """The channel with the reply consumer; (re)built when missing or closed."""
+        if self._channel is not None and not self._channel.is_closed:
+            return self._channel
+        async with self._lock:
+            if self._channel is not None and not self._channel.is_closed:
+                return self._channel
+            if self._connection is None or self._connection.is_closed:
+                self._connection = await aio_pika.connect_robust(
+                    self._amqp_url,
+                    timeout=self._timeout,
+                    client_properties={"connection_name": "esd-gateway-queries"},
+                )
+            channel = await self._connection.channel(publisher_confirms=False)
+            replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+            await replies.consume(self._on_reply, no_ack=True)
+            self._exchanges.clear()
+            self._channel = channel
+            return channel
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message.body)
+
+    async def _exchange(self, channel: AbstractChannel, name: str) -> AbstractExchange:
+        exchange = self._exchanges.get(name)
+        if exchange is None:
+            exchange = await channel.get_exchange(name, ensure=False)
+            self._exchanges[name] = exchange
+        return exchange
 
     async def ask(self, query: Query, reply: type[Reply]) -> Reply:
+        call_id = uuid.uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = future
         try:
-            answer = await self._broker.request(
-                query.model_dump_json().encode(),
-                exchange=topic_exchange(query.exchange_name()),
-                routing_key=query.message_type(),
-                timeout=self._timeout,
-                content_type="application/json",
-                **query.envelope(),
-            )
-            return reply.model_validate_json(answer.body)
+            async with asyncio.timeout(self._timeout):
+                channel = await self._ready()
+                exchange = await self._exchange(channel, query.exchange_name())
+                await exchange.publish(
+                    aio_pika.Message(
+                        query.model_dump_json().encode(),
+                        content_type="application/json",
+                        message_id=str(query.message_id),
+                        correlation_id=call_id,
+                        reply_to=DIRECT_REPLY_TO,
+                        type=query.message_type(),
+                        headers={"x-correlation-id": str(query.correlation_id)},
+                        expiration=self._timeout,
+                    ),
+                    routing_key=query.message_type(),
+                    mandatory=False,
+                )
+                body = await future
+            return reply.model_validate_json(body)
         except Exception as exc:
+            log.warning("query_failed", query=query.message_type(), error=type(exc).__name__)
             raise QueryFailed(f"{query.message_type()} unanswered: {type(exc).__name__}") from exc
+        finally:
+            self._pending.pop(call_id, None)

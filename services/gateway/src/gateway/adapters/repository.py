@@ -111,7 +111,7 @@ async def set_partner_terms(
         text("UPDATE partners SET credit_limit = :limit, term_days = :term WHERE partner_id = :id"),
         {"id": partner_id, "limit": limit, "term": term_days},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 async def go_live(conn: AsyncConnection, partner_id: uuid.UUID) -> Row[Any] | None:
@@ -145,7 +145,7 @@ async def revoke_api_key(
         ),
         {"key_id": key_id, "partner_id": partner_id, "at": at},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 _PARTNER_BY_KEY = text(
@@ -195,7 +195,7 @@ async def upsert_product(conn: AsyncConnection, event: ProductChanged) -> bool:
             "updated_at": event.occurred_at,
         },
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 _PRODUCT = text("SELECT * FROM products WHERE sku = :sku")

@@ -92,7 +92,7 @@ class OrderWaiters:
             try:
                 conn = await self._connect()
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())  # type: ignore[misc]
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._conn = conn
                 self._connected.set()

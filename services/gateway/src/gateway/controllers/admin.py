@@ -6,7 +6,8 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.http.deps import ops_guard
 from gateway.http.errors import ApiError
@@ -32,9 +33,9 @@ class AdminController(Controller):
     @get("/applications", summary="Applications, optionally by status")
     async def list_applications(
         self,
-        gateway: Gateway,
-        status: Literal["pending", "approved", "rejected"] | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        gateway: NamedDependency[Gateway],
+        status: FromQuery[Literal["pending", "approved", "rejected"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> ApplicationList:
         rows = await onboarding.list_applications(gateway.service, status, limit)
         return ApplicationList(items=[application_read(r) for r in rows])
@@ -44,7 +45,9 @@ class AdminController(Controller):
         status_code=200,
         summary="Approve: creates the partner (test mode, default terms), its key and secret",
     )
-    async def approve(self, application_id: uuid.UUID, gateway: Gateway) -> Approval:
+    async def approve(
+        self, application_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> Approval:
         approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
         return Approval(
             partner_id=approved.partner_id,
@@ -56,14 +59,20 @@ class AdminController(Controller):
 
     @post("/applications/{application_id:uuid}/reject", status_code=200, summary="Reject")
     async def reject(
-        self, application_id: uuid.UUID, data: Rejection, gateway: Gateway
+        self,
+        application_id: FromPath[uuid.UUID],
+        data: JSONBody[Rejection],
+        gateway: NamedDependency[Gateway],
     ) -> ApplicationRead:
         row = await onboarding.reject(gateway.service, application_id, data.reason)
         return application_read(row)
 
     @put("/partners/{partner_id:uuid}/credit", summary="Set the credit limit and payment term")
     async def set_credit(
-        self, partner_id: uuid.UUID, data: CreditTermsUpdate, gateway: Gateway
+        self,
+        partner_id: FromPath[uuid.UUID],
+        data: JSONBody[CreditTermsUpdate],
+        gateway: NamedDependency[Gateway],
     ) -> PartnerRead:
         if not data.limit.is_finite() or data.limit < 0:
             raise ApiError(422, "validation_error", "limit must be a non-negative amount")
@@ -73,7 +82,9 @@ class AdminController(Controller):
         return partner_read(row)
 
     @post("/partners/{partner_id:uuid}/go-live", status_code=200, summary="Leave test mode")
-    async def go_live(self, partner_id: uuid.UUID, gateway: Gateway) -> PartnerRead:
+    async def go_live(
+        self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> PartnerRead:
         return partner_read(await onboarding.go_live(gateway.service, partner_id))
 
     @post(
@@ -81,7 +92,9 @@ class AdminController(Controller):
         status_code=201,
         summary="Issue another API key (rotation); shown once",
     )
-    async def issue_key(self, partner_id: uuid.UUID, gateway: Gateway) -> ApiKeyIssued:
+    async def issue_key(
+        self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> ApiKeyIssued:
         key_id, api_key = await onboarding.issue_api_key(gateway.service, partner_id)
         return ApiKeyIssued(key_id=key_id, api_key=api_key)
 
@@ -90,5 +103,10 @@ class AdminController(Controller):
         status_code=204,
         summary="Revoke an API key at once",
     )
-    async def revoke_key(self, partner_id: uuid.UUID, key_id: uuid.UUID, gateway: Gateway) -> None:
+    async def revoke_key(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        key_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+    ) -> None:
         await onboarding.revoke_api_key(gateway.service, partner_id, key_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from gateway.http.schemas import ApplicationCreate, ApplicationCreated
 from gateway.runtime import Gateway
@@ -14,7 +16,9 @@ class ApplicationsController(Controller):
     tags = ["onboarding"]  # noqa: RUF012
 
     @post("/", status_code=201, summary="Apply to become a partner")
-    async def apply(self, data: ApplicationCreate, gateway: Gateway) -> ApplicationCreated:
+    async def apply(
+        self, data: JSONBody[ApplicationCreate], gateway: NamedDependency[Gateway]
+    ) -> ApplicationCreated:
         application_id = await onboarding.submit_application(
             gateway.service,
             company_name=data.company_name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from esd_contracts.credit.queries import Balance, GetBalance
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from gateway.adapters.queries import QueryFailed
 from gateway.domain.errors import Unavailable
@@ -18,7 +19,9 @@ class BalanceController(Controller):
     tags = ["receivables"]  # noqa: RUF012
 
     @get("/", summary="Limit, debt, reservations, availability and overdue state")
-    async def balance(self, gateway: Gateway, partner: AuthenticatedPartner) -> BalanceRead:
+    async def balance(
+        self, gateway: NamedDependency[Gateway], partner: NamedDependency[AuthenticatedPartner]
+    ) -> BalanceRead:
         query = GetBalance(
             correlation_id=partner.partner_id,
             occurred_at=gateway.service.clock.now(),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from gateway.adapters import repository
 from gateway.domain.errors import NotFound
@@ -22,13 +23,13 @@ class CatalogController(Controller):
     @get("/products", summary="Products, filtered, keyset-paged by sku")
     async def list_products(
         self,
-        gateway: Gateway,
-        partner: AuthenticatedPartner,
-        vendor: str | None = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
-        kind: Literal["key", "subscription"] | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: str | None = None,
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
+        vendor: FromQuery[str | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        kind: FromQuery[Literal["key", "subscription"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> ProductList:
         after = decode_cursor(cursor) if cursor else None
         async with gateway.service.engine.connect() as conn:
@@ -41,7 +42,10 @@ class CatalogController(Controller):
 
     @get("/products/{sku:str}", summary="One product")
     async def get_product(
-        self, sku: str, gateway: Gateway, partner: AuthenticatedPartner
+        self,
+        sku: FromPath[str],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
     ) -> ProductRead:
         async with gateway.service.engine.connect() as conn:
             row = await repository.product(conn, sku)

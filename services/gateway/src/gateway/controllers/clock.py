@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from esd_contracts.platform.events import ClockSet
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy import text
 
 from gateway.http.deps import ops_guard
@@ -26,7 +28,9 @@ class ClockController(Controller):
     tags = ["ops"]  # noqa: RUF012
 
     @post("/", status_code=200, summary="Move every service's clock (test env only)")
-    async def set_clock(self, data: ClockUpdate, gateway: Gateway) -> ClockRead:
+    async def set_clock(
+        self, data: JSONBody[ClockUpdate], gateway: NamedDependency[Gateway]
+    ) -> ClockRead:
         service = gateway.service
         if data.now is not None and data.advance_days is not None:
             raise ApiError(422, "validation_error", "send either now or advance_days, not both")

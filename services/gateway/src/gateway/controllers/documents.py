@@ -7,7 +7,8 @@ from typing import Annotated
 
 from esd_contracts.billing.queries import Documents, GetDocuments
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 
 from gateway.adapters.queries import QueryFailed
 from gateway.domain.errors import NotFound, Unavailable
@@ -17,7 +18,7 @@ from gateway.http.schemas import DocumentList, DocumentRead
 from gateway.runtime import Gateway
 
 
-async def _ask(gateway: Gateway, query: GetDocuments) -> Documents:
+async def _ask(gateway: NamedDependency[Gateway], query: GetDocuments) -> Documents:
     try:
         return await gateway.queries.ask(query, Documents)
     except QueryFailed as exc:
@@ -31,10 +32,10 @@ class DocumentsController(Controller):
     @get("/", summary="Documents with dates in [from, to] (Europe/Moscow calendar days)")
     async def list_documents(
         self,
-        gateway: Gateway,
-        partner: AuthenticatedPartner,
-        date_from: Annotated[dt.date | None, Parameter(query="from")] = None,
-        date_to: Annotated[dt.date | None, Parameter(query="to")] = None,
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
+        date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
     ) -> DocumentList:
         answer = await _ask(
             gateway,
@@ -50,7 +51,10 @@ class DocumentsController(Controller):
 
     @get("/{number:str}", summary="One document by number")
     async def get_document(
-        self, number: str, gateway: Gateway, partner: AuthenticatedPartner
+        self,
+        number: FromPath[str],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
     ) -> DocumentRead:
         answer = await _ask(
             gateway,

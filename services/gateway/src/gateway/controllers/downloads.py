@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
 
@@ -28,7 +30,12 @@ class DownloadsController(Controller):
         status_code=302,
     )
     async def download(
-        self, key_id: uuid.UUID, gateway: Gateway, order: str = "", expires: str = "", sig: str = ""
+        self,
+        key_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        order: FromQuery[str] = "",
+        expires: FromQuery[str] = "",
+        sig: FromQuery[str] = "",
     ) -> Response[None]:
         try:
             link = signing.SignedLink(key_id, uuid.UUID(order), int(expires))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from gateway.runtime import Gateway
 
@@ -17,7 +18,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Readiness: database, broker and every service the gateway needs")
-    async def ready(self, gateway: Gateway) -> Response[dict[str, Any]]:
+    async def ready(self, gateway: NamedDependency[Gateway]) -> Response[dict[str, Any]]:
         checks: dict[str, Any] = {"gateway": await gateway.service.ready()}
         try:
             missing = await gateway.probe.missing_consumers()

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.domain.ordering import OrderRequest
 from gateway.http.bodies import strict_body
@@ -17,7 +18,7 @@ from gateway.http.schemas import OrderCreate, OrderList, OrderRead
 from gateway.runtime import Gateway
 from gateway.service_layer import ordering
 
-Wait = Annotated[int, Parameter(ge=0, le=30, description="Seconds to wait for a final status")]
+Wait = Annotated[int, QueryParameter(ge=0, le=30, description="Seconds to wait for a final status")]
 
 
 class OrdersController(Controller):
@@ -32,9 +33,9 @@ class OrdersController(Controller):
     async def place(
         self,
         request: Request[Any, Any, Any],
-        data: OrderCreate,
-        gateway: Gateway,
-        partner: AuthenticatedPartner,
+        data: JSONBody[OrderCreate],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
         wait: Wait = 0,
     ) -> Response[OrderRead]:
         data = await strict_body(request, OrderCreate)  # "3" is not a quantity
@@ -67,9 +68,9 @@ class OrdersController(Controller):
     @get("/{order_id:uuid}", summary="One order; with wait=N, waits until final or N s")
     async def get_order(
         self,
-        order_id: uuid.UUID,
-        gateway: Gateway,
-        partner: AuthenticatedPartner,
+        order_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
         wait: Wait = 0,
     ) -> OrderRead:
         if wait:
@@ -81,13 +82,15 @@ class OrdersController(Controller):
     @get("/", summary="The partner's orders, newest first, keyset-paged")
     async def list_orders(
         self,
-        gateway: Gateway,
-        partner: AuthenticatedPartner,
-        external_id: str | None = None,
-        status: Literal["pending", "completed", "rejected", "failed", "cancelled"] | None = None,
-        since: datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: str | None = None,
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
+        external_id: FromQuery[str | None] = None,
+        status: FromQuery[
+            Literal["pending", "completed", "rejected", "failed", "cancelled"] | None
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> OrderList:
         rows = await ordering.list_orders(
             gateway,
@@ -110,7 +113,10 @@ class OrdersController(Controller):
         summary="Cancel while no key is generated (200), else 409 not_cancellable",
     )
     async def cancel(
-        self, order_id: uuid.UUID, gateway: Gateway, partner: AuthenticatedPartner
+        self,
+        order_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
     ) -> Response[OrderRead]:
         row = await ordering.cancel_order(gateway, partner.partner_id, order_id)
         return Response(order_read(row), status_code=200 if row.status == "cancelled" else 202)

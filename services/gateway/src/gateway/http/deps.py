@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from gateway.adapters import repository
@@ -58,7 +59,7 @@ async def _partner_for(gateway: Gateway, token: str) -> AuthenticatedPartner | N
 
 
 async def provide_partner(
-    request: ASGIConnection[Any, Any, Any, Any], gateway: Gateway
+    request: ASGIConnection[Any, Any, Any, Any], gateway: NamedDependency[Gateway]
 ) -> AuthenticatedPartner:
     """The partner whose API key signs this request; 401 otherwise."""
     token = bearer_token(request)

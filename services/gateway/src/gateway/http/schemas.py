@@ -5,8 +5,9 @@ Money is a two-place decimal string, times are ISO 8601 with offset.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -169,7 +170,7 @@ class BalanceRead(msgspec.Struct):
     overdue_amount: MoneyStr
     blocked: bool
     term_days: int
-    next_due_date: date | None
+    next_due_date: dt.date | None
 
 
 class DocumentLineRead(msgspec.Struct):
@@ -185,11 +186,11 @@ class DocumentLineRead(msgspec.Struct):
 
 class DocumentRead(msgspec.Struct):
     number: str
-    date: date
+    date: dt.date
     lines: list[DocumentLineRead]
     amount: MoneyStr
     vat_amount: MoneyStr
-    due_date: date
+    due_date: dt.date
     paid_amount: MoneyStr
     status: str
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import httpx
@@ -17,6 +18,7 @@ from faststream.rabbit import RabbitBroker, RabbitRouter
 from gateway.bootstrap import create_app
 from gateway.runtime import Gateway
 from gateway.settings import GatewaySettings
+from sqlalchemy import text
 
 from services.gateway.tests.integration.helpers import (
     OPS,
@@ -29,6 +31,9 @@ from services.gateway.tests.integration.helpers import (
 )
 
 pytestmark = pytest.mark.integration
+
+SLOW_PARTNER = uuid.UUID(int=7)
+"""The stand-in credit service answers this partner's balance only after 1.5 s."""
 
 CATALOG = (
     *(product(f"ESET-NOD32-{i:02d}", vendor="ESET", name=f"ESET NOD32 {i}") for i in range(7)),
@@ -54,6 +59,8 @@ async def _fake_credit_and_billing(amqp_url: str) -> RabbitBroker:
 
     @answers(router, GetBalance)
     async def balance(query: GetBalance) -> Balance:
+        if query.partner_id == SLOW_PARTNER:
+            await asyncio.sleep(1.5)
         return Balance(
             found=True,
             limit=Decimal("50000"),
@@ -193,6 +200,51 @@ class TestReceivables:
         assert one.json()["status"] == "open"
         missing = await client.get("/api/v1/documents/NOPE", headers=headers)
         assert missing.status_code == 404
+
+
+class TestQueries:
+    async def test_a_slow_query_does_not_hold_up_the_others(self, world) -> None:  # type: ignore[no-untyped-def]
+        _, gateway, _ = world
+        loop = asyncio.get_running_loop()
+        now = datetime.now(UTC)
+
+        async def timed_documents() -> float:
+            await asyncio.sleep(0.1)  # the slow balance query is on its way first
+            started = loop.time()
+            query = GetDocuments(
+                correlation_id=SLOW_PARTNER, occurred_at=now, partner_id=SLOW_PARTNER
+            )
+            await gateway.queries.ask(query, Documents)
+            return loop.time() - started
+
+        slow = GetBalance(correlation_id=SLOW_PARTNER, occurred_at=now, partner_id=SLOW_PARTNER)
+        balance, documents_took = await asyncio.gather(
+            gateway.queries.ask(slow, Balance), timed_documents()
+        )
+        assert balance.found
+        assert documents_took < 1.0
+
+    async def test_unanswered_query_is_503_problem(self, world) -> None:  # type: ignore[no-untyped-def]
+        client, gateway, _ = world
+        approval = await onboard(client)
+        # nobody answers keys queries in this module: a completed order's keys are unavailable
+        order_id = uuid.uuid4()
+        async with gateway.service.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO orders (id, partner_id, external_id, fingerprint, sku, name, "
+                    "quantity, unit_price, amount, vat_rate, vat_amount, test, status, "
+                    "created_at, completed_at) VALUES (:id, :p, 'x', 'f', '1C-BUH', 'n', 1, 1, 1, "
+                    "'exempt', 0, false, 'completed', now(), now())"
+                ),
+                {"id": order_id, "p": approval["partner_id"]},
+            )
+        response = await client.get(
+            f"/api/v1/orders/{order_id}", headers=bearer(approval["api_key"])
+        )
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert response.headers["retry-after"]
 
 
 class TestClock:

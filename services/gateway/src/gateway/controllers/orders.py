@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -102,7 +103,8 @@ class OrdersController(Controller):
             limit=limit + 1,
         )
         page = rows[:limit]
-        items = [order_read(r, await ordering.order_keys(gateway, r)) for r in page]
+        keys = await asyncio.gather(*(ordering.order_keys(gateway, r) for r in page))
+        items = [order_read(r, k) for r, k in zip(page, keys, strict=True)]
         return OrderList(
             items=items, next_cursor=order_cursor(page[-1]) if len(rows) > limit else None
         )

@@ -98,6 +98,9 @@ def create_app(
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="esd partner API", version="1.0.0", path="/schema"),
         debug=False,
+        # logs are the platform's structlog JSON (configured by the process entry point);
+        # Litestar's own logging config would replace those handlers with plain text
+        logging_config=None,
     )
     app.state.gateway = gateway
     return app

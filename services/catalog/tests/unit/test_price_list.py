@@ -78,6 +78,11 @@ class TestCells:
             ("1 490,00", "1490.00"),
             ("1.490,50", "1490.50"),
             ("1,490.50", "1490.50"),
+            ("1,490", "1490.00"),
+            ("12,5", "12.50"),
+            ("1490,00", "1490.00"),
+            ("1.490.000", "1490000.00"),
+            ("14.90", "14.90"),
             ("2\u00a0190 руб.", "2190.00"),
             ("990 ₽", "990.00"),
             (1490, "1490.00"),
@@ -87,7 +92,9 @@ class TestCells:
     def test_prices(self, raw: object, expected: str) -> None:
         assert parse_price(raw) == Decimal(expected)
 
-    @pytest.mark.parametrize("raw", ["", "abc", "1,2,3", "1.005", True, "12 руб 50 коп"])
+    @pytest.mark.parametrize(
+        "raw", ["", "abc", "1,2,3", "1.005", "1.490", True, "12 руб 50 коп", "1e3"]
+    )
     def test_bad_prices(self, raw: object) -> None:
         with pytest.raises(ValueError, match="price"):
             parse_price(raw)

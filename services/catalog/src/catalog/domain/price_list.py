@@ -223,7 +223,10 @@ def parse_price(value: Any) -> Decimal:
     else:
         text = _CURRENCY.sub("", str(value))
         text = re.sub(r"[\s\u00a0\u202f']", "", text)
-        if "," in text and "." in text:
+        if re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})+|-?[0-9]{1,3}(\.[0-9]{3}){2,}", text):
+            # '1,490' or '1.490.000': digit grouping, not decimals (prices have two places)
+            text = text.replace(",", "").replace(".", "")
+        elif "," in text and "." in text:
             # the later separator is the decimal one: '1.490,00' or '1,490.00'
             if text.rfind(",") > text.rfind("."):
                 text = text.replace(".", "").replace(",", ".")
@@ -231,7 +234,9 @@ def parse_price(value: Any) -> Decimal:
                 text = text.replace(",", "")
         elif text.count(",") == 1:
             text = text.replace(",", ".")
-        if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        if not re.fullmatch(r"-?[0-9]+(\.[0-9]{1,2})?", text):
+            if re.fullmatch(r"-?[0-9]+\.[0-9]{3,}", text):
+                raise ValueError(f"price has more than two decimal places: {value!r}")
             raise ValueError(f"not a price: {value!r}")
         try:
             amount = Decimal(text)

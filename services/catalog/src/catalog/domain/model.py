@@ -59,6 +59,7 @@ class CategoryTree:
 
     def __init__(self, categories: Iterable[Category]) -> None:
         self.by_id: dict[str, Category] = {c.id: c for c in categories}
+        self._paths: dict[str, list[Category]] = {}
 
     def name(self, category_id: str) -> str:
         found = self.by_id.get(category_id)
@@ -66,12 +67,16 @@ class CategoryTree:
 
     def path(self, category_id: str) -> list[Category]:
         """Root first, ``category_id`` last."""
+        cached = self._paths.get(category_id)
+        if cached is not None:
+            return cached
         path: list[Category] = []
         current = self.by_id.get(category_id)
         while current is not None and current not in path:
             path.append(current)
             current = self.by_id.get(current.parent_id) if current.parent_id else None
-        return path[::-1]
+        self._paths[category_id] = path[::-1]
+        return self._paths[category_id]
 
 
 @dataclass(frozen=True)

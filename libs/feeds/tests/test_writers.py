@@ -285,3 +285,37 @@ class TestStreaming:
         tracemalloc.stop()
         assert chunks > 10
         assert peak < min(total // 2, 4 * 1024 * 1024), f"{fmt}: peak {peak} for {total} chars"
+
+
+class TestFromEvents:
+    def test_offer_and_tree_from_product_changed_json(self) -> None:
+        from esd_feeds.offers import categories_from_paths, offer_from_product
+
+        event = {
+            "sku": "KL-KSOS-5-1Y-N",
+            "name": "KSOS",
+            "vendor": "Kaspersky",
+            "version": "8",
+            "category": "Защита бизнеса",
+            "kind": "key",
+            "base_price": "5890.00",
+            "vat_rate": "exempt",
+            "download_url": "https://x",
+            "active": True,
+            "vendor_id": "kaspersky",
+            "category_id": "business-security",
+            "category_path": [
+                {"id": "security", "name": "Безопасность"},
+                {"id": "business-security", "name": "Защита бизнеса"},
+            ],
+            "required_fields": [{"name": "partner_pin", "title": "PIN", "pattern": "^[0-9]{6}$"}],
+        }
+        offer = offer_from_product(event, Decimal("5300.00"))
+        assert offer.price == Decimal("5300.00")
+        assert offer.required_fields[0].pattern == "^[0-9]{6}$"
+        assert offer_from_product(event).price == Decimal("5890.00")
+        tree = categories_from_paths([event["category_path"], event["category_path"][:1]])
+        assert tree == [
+            FeedCategory("security", "Безопасность"),
+            FeedCategory("business-security", "Защита бизнеса", "security"),
+        ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,40 @@ def ordered_tree(categories: Iterable[FeedCategory]) -> list[FeedCategory]:
         ordered.append(node)
         stack.extend(sorted(children.get(node.id, []), key=lambda c: c.id, reverse=True))
     return ordered
+
+
+def offer_from_product(product: Mapping[str, Any], price: Decimal | None = None) -> Offer:
+    """An offer from a product as ``ProductChanged`` carries it (its JSON as a dict, or a
+    replica row with the same keys), at ``price`` (the partner's; the base price if None)."""
+    fields = product.get("required_fields") or ()
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+    return Offer(
+        sku=str(product["sku"]),
+        name=str(product["name"]),
+        vendor=str(product["vendor"]),
+        version=str(product.get("version") or ""),
+        category=str(product.get("category") or ""),
+        kind=str(product.get("kind") or "key"),
+        price=Decimal(str(product["base_price"])) if price is None else price,
+        vat_rate=str(product.get("vat_rate") or "exempt"),
+        download_url=str(product.get("download_url") or ""),
+        active=bool(product.get("active", True)),
+        vendor_id=product.get("vendor_id"),
+        category_id=product.get("category_id"),
+        required_fields=tuple(
+            RequiredFieldSpec(str(f["name"]), str(f.get("title") or f["name"]), str(f["pattern"]))
+            for f in fields
+        ),
+    )
+
+
+def categories_from_paths(paths: Iterable[Iterable[Mapping[str, str]]]) -> list[FeedCategory]:
+    """The category tree from products' ``category_path`` lists (root first), deduplicated."""
+    found: dict[str, FeedCategory] = {}
+    for path in paths:
+        parent: str | None = None
+        for node in path:
+            found.setdefault(node["id"], FeedCategory(node["id"], node["name"], parent))
+            parent = node["id"]
+    return list(found.values())

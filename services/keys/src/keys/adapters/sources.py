@@ -53,6 +53,8 @@ class Sealer:
 class TestKeys:
     """``TEST-…`` keys for test orders: no pool, no vendor, no signature."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     def __init__(self, sealer: Sealer) -> None:
         self._sealer = sealer
 

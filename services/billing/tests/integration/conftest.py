@@ -55,9 +55,11 @@ class Harness:
         channel = await self._connection.channel()
         queue = await channel.declare_queue("orders.ShipmentRecorded", passive=True)
         await queue.consume(self._record, no_ack=True)
-        for name in ("finance.DocumentLineAdded", "finance.DocumentClosed"):
-            finance = await channel.declare_queue(name, passive=True)
-            await finance.consume(self._record_finance, no_ack=True)
+        # A private copy of the finance feed: the durable finance.* queues stay for the ledger.
+        exchange = await channel.get_exchange("finance.events")
+        copy = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        await copy.bind(exchange, routing_key="finance.#")
+        await copy.consume(self._record_finance, no_ack=True)
 
     async def _record_finance(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         kind = (message.type or "").split(".")[1]
@@ -215,7 +217,7 @@ def iso(d: date) -> str:
     return d.isoformat()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def harness() -> AsyncIterator[Harness]:
     async with isolated_settings() as settings:
         # the clockwork is driven by the tests (close_days, send_closed) rather than by time:

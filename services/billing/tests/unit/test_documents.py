@@ -10,6 +10,7 @@ from billing.domain.documents import (
     DEFAULT_TERM_DAYS,
     MOSCOW,
     TermsChange,
+    closing_cutoff,
     day_bounds,
     document_day,
     document_status,
@@ -47,6 +48,19 @@ class TestDocumentDay:
         start, end = day_bounds(date(2026, 3, 11))
         assert start == datetime(2026, 3, 10, 21, 0, tzinfo=UTC)
         assert end == datetime(2026, 3, 11, 21, 0, tzinfo=UTC)
+
+
+class TestClosingCutoff:
+    def test_day_closes_only_after_the_grace_past_moscow_midnight(self) -> None:
+        grace = timedelta(minutes=5)
+        just_after_midnight = datetime(2026, 3, 11, 0, 3, tzinfo=MOSCOW)
+        assert closing_cutoff(just_after_midnight, grace) == date(2026, 3, 10)  # 10th still open
+        after_grace = datetime(2026, 3, 11, 0, 5, tzinfo=MOSCOW)
+        assert closing_cutoff(after_grace, grace) == date(2026, 3, 11)  # the 10th closes
+
+    def test_without_grace_the_day_closes_at_midnight(self) -> None:
+        midnight = datetime(2026, 3, 11, 0, 0, tzinfo=MOSCOW)
+        assert closing_cutoff(midnight, timedelta(0)) == date(2026, 3, 11)
 
 
 class TestNumbering:

@@ -22,6 +22,10 @@ from billing.domain.documents import TermsChange
 from billing.domain.model import Line, Party, Snapshot
 
 
+class LineExists(RuntimeError):
+    """The order's line was inserted by a concurrent delivery: roll back and retry."""
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     """What a ShipmentRecorded reply needs to know of a document."""
@@ -74,18 +78,25 @@ _INSERT_DOCUMENT = text(
     "VALUES (:number, :partner_id, :day, :due_date, :supplement_to, :now) RETURNING id"
 )
 
-_ADD_TO_DOCUMENT = text(
-    "UPDATE documents SET amount = amount + :amount, vat_amount = vat_amount + :vat_amount, "
-    "line_count = line_count + 1 WHERE id = :document_id AND closed_at IS NULL "
-    "RETURNING line_count"
+_ADD_LINE = text(
+    """
+    WITH document AS (
+        UPDATE documents SET amount = amount + :amount, vat_amount = vat_amount + :vat_amount,
+            line_count = line_count + 1
+        WHERE id = :document_id AND closed_at IS NULL
+        RETURNING id, line_count
+    )
+    INSERT INTO document_lines (order_id, document_id, position, sku, name, quantity,
+        unit_price, amount, vat_rate, vat_amount, shipped_at, created_at)
+    SELECT :order_id, document.id, document.line_count, :sku, :name, :quantity, :unit_price,
+        :amount, :vat_rate, :vat_amount, :shipped_at, :now
+    FROM document
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING position
+    """
 )
 
-_INSERT_LINE = text(
-    "INSERT INTO document_lines (order_id, document_id, position, sku, name, quantity, "
-    "unit_price, amount, vat_rate, vat_amount, shipped_at, created_at) VALUES (:order_id, "
-    ":document_id, :position, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, "
-    ":vat_amount, :shipped_at, :now) ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
-)
+_LINE_EXISTS = text("SELECT 1 FROM document_lines WHERE order_id = :order_id")
 
 _TERMS_HISTORY = text(
     "SELECT effective_from, term_days FROM credit_terms WHERE partner_id = :partner_id"
@@ -197,29 +208,19 @@ async def insert_document(
     return DocumentRef(document_id, number, day, due)
 
 
-async def reserve_position(
-    conn: AsyncConnection, document_id: int, amount: Decimal, vat_amount: Decimal
-) -> int | None:
-    """Add a line's amounts to an open document (locking it) and return the line's position;
-    ``None`` when the document was closed in the meantime."""
+async def add_line(conn: AsyncConnection, document_id: int, line: dict[str, Any]) -> int | None:
+    """In one statement: add the line's amounts to the open document (locking it) and insert
+    the line at the next position. ``None`` when the document was closed meanwhile (nothing
+    changed); :class:`LineExists` when the order is already on a document (the caller must roll
+    back: the document's totals were raised)."""
     position = (
-        await conn.execute(
-            _ADD_TO_DOCUMENT,
-            {"document_id": document_id, "amount": amount, "vat_amount": vat_amount},
-        )
+        await conn.execute(_ADD_LINE, {**line, "document_id": document_id})
     ).scalar_one_or_none()
-    return None if position is None else int(position)
-
-
-async def insert_line(
-    conn: AsyncConnection, document_id: int, position: int, line: dict[str, Any]
-) -> bool:
-    """Insert the line; ``False`` if the order is already on a document (then the caller must
-    roll back: the document's totals were already raised)."""
-    inserted = await conn.execute(
-        _INSERT_LINE, {**line, "document_id": document_id, "position": position}
-    )
-    return inserted.first() is not None
+    if position is not None:
+        return int(position)
+    if (await conn.execute(_LINE_EXISTS, {"order_id": line["order_id"]})).first() is not None:
+        raise LineExists(str(line["order_id"]))
+    return None
 
 
 async def terms_history(conn: AsyncConnection, partner_id: uuid.UUID) -> list[TermsChange]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from esd_contracts.billing.commands import RecordShipment
 from esd_contracts.billing.events import ShipmentRecorded
@@ -52,13 +51,23 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
                 document=existing.document.number,
             )
             return
+        row = {
+            "order_id": cmd.order_id,
+            "sku": cmd.sku,
+            "name": cmd.name,
+            "quantity": cmd.quantity,
+            "unit_price": cmd.unit_price,
+            "amount": cmd.amount,
+            "vat_rate": vat.rate,
+            "vat_amount": vat.amount,
+            "shipped_at": cmd.shipped_at,
+            "now": now,
+        }
         position = None
-        for _ in range(2):  # a second pass only if the day closed between look-up and lock
+        for _ in range(2):  # a second pass only if the day closed between look-up and update
             if document is None:
                 document = await _open_document(tx, cmd.partner_id, day, now)
-            position = await repository.reserve_position(
-                tx.conn, document.id, cmd.amount, vat.amount
-            )
+            position = await repository.add_line(tx.conn, document.id, row)
             if position is not None:
                 break
             document = None
@@ -76,8 +85,6 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
             vat_amount=vat.amount,
             created_at=now,
         )
-        if not await repository.insert_line(tx.conn, document.id, position, _line_row(line, cmd)):
-            raise DocumentRaced(str(cmd.order_id))
         tx.publish(
             _recorded(cmd, document, cmd.amount, now),
             finance.line_added(
@@ -94,21 +101,6 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
             vat=str(vat.amount),
         )
     log.info("shipment_recorded", order_id=str(cmd.order_id), document=document.number)
-
-
-def _line_row(line: Line, cmd: RecordShipment) -> dict[str, Any]:
-    return {
-        "order_id": line.order_id,
-        "sku": line.sku,
-        "name": line.name,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "amount": line.amount,
-        "vat_rate": line.vat_rate,
-        "vat_amount": line.vat_amount,
-        "shipped_at": cmd.shipped_at,
-        "now": line.created_at,
-    }
 
 
 async def _open_document(

@@ -1,0 +1,83 @@
+"""The sample ledger (examples/finance_consumer.py) alone: postings, dedupe, reconciliation."""
+
+from __future__ import annotations
+
+import uuid
+
+from examples.finance_consumer import (
+    RECEIVABLES,
+    REVENUE,
+    VAT_ON_REVENUE,
+    VAT_PAYABLE,
+    Ledger,
+    report,
+)
+
+PARTNER = str(uuid.uuid4())
+
+
+def line(number: str, amount: str, vat: str = "0.00") -> dict[str, object]:
+    return {
+        "partner_id": PARTNER,
+        "document_number": number,
+        "document_date": "2026-03-10",
+        "position": 1,
+        "order_id": str(uuid.uuid4()),
+        "sku": "X",
+        "quantity": 1,
+        "amount": amount,
+        "vat_rate": "exempt" if vat == "0.00" else "22",
+        "vat_amount": vat,
+    }
+
+
+def closed(number: str, amount: str, vat: str, lines: int) -> dict[str, object]:
+    return {
+        "partner_id": PARTNER,
+        "document_number": number,
+        "document_date": "2026-03-10",
+        "due_date": "2026-03-25",
+        "line_count": lines,
+        "amount": amount,
+        "vat_amount": vat,
+    }
+
+
+class TestLedger:
+    def test_sale_posts_receivable_revenue_and_vat(self) -> None:
+        ledger = Ledger()
+        ledger.apply("a", "DocumentLineAdded", line("D1", "1500.00"))
+        ledger.apply("b", "DocumentLineAdded", line("D1", "610.00", "110.00"))
+        assert str(ledger.balance(RECEIVABLES)) == "2110.00"
+        assert str(ledger.balance(REVENUE)) == "-2110.00"
+        assert str(ledger.balance(VAT_ON_REVENUE)) == "110.00"
+        assert str(ledger.balance(VAT_PAYABLE)) == "-110.00"
+        assert sum(ledger.trial_balance().values()) == 0
+
+    def test_duplicate_event_is_posted_once(self) -> None:
+        ledger = Ledger()
+        event = line("D1", "99.99")
+        assert ledger.apply("same-id", "DocumentLineAdded", event)
+        assert not ledger.apply("same-id", "DocumentLineAdded", event)
+        assert str(ledger.balance(RECEIVABLES, PARTNER)) == "99.99"
+        assert ledger.handled() == 1
+
+    def test_reconciles_closed_documents_with_their_lines(self) -> None:
+        ledger = Ledger()
+        ledger.apply("a", "DocumentLineAdded", line("D1", "0.10"))
+        ledger.apply("b", "DocumentLineAdded", line("D1", "0.20"))
+        ledger.apply("c", "DocumentClosed", closed("D1", "0.30", "0.00", 2))
+        assert ledger.reconcile() == []
+        ledger.apply("d", "DocumentClosed", closed("D2", "5.00", "0.00", 1))  # its line is lost
+        [problem] = ledger.reconcile()
+        assert problem.document == "D2"
+        assert "Documents: 2, discrepancies: 1" in report(ledger)
+
+    def test_state_survives_a_restart(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / "ledger.sqlite3"
+        first = Ledger(path)
+        first.apply("a", "DocumentLineAdded", line("D1", "10.00"))
+        first.close()
+        second = Ledger(path)
+        assert not second.apply("a", "DocumentLineAdded", line("D1", "10.00"))
+        assert str(second.balance(RECEIVABLES)) == "10.00"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from esd_contracts.billing.events import ShipmentRecorded
+from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
@@ -28,6 +30,9 @@ def build_service(
     issuer = Issuer.from_settings(billing_settings)
     operator = edo_operator or operator_from(billing_settings.edo_adapter, billing_settings.edo_dir)
     service.include(build_router(service.uow, issuer))
+    # What leaves through the outbox, for the AsyncAPI document: the saga's reply and the
+    # finance feed on its own durable exchange (finance.events).
+    service.publishes(ShipmentRecorded, DocumentLineAdded, DocumentClosed)
     clockwork = Clockwork(service, billing_settings, issuer, operator)
     if billing_settings.background:
         service.on_start(clockwork.start)

@@ -8,11 +8,16 @@ own database, both dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -25,14 +30,30 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
-async def _rabbitmqctl(*args: str) -> None:
+_CTL_LOCK = Path(tempfile.gettempdir()) / "esd-rabbitmqctl.lock"
+
+
+def _rabbitmqctl_locked(args: tuple[str, ...]) -> None:
+    """One ``rabbitmqctl`` at a time on this machine, retried: each call boots an Erlang CLI
+    node that needs a distribution port from a range of eleven, so parallel test processes
+    calling it at once fail with ``nodistribution``."""
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    proc = await asyncio.create_subprocess_exec(
-        ctl, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {err.decode()[-500:]}")
+    error = ""
+    with _CTL_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in range(5):
+            done = subprocess.run(  # noqa: S603 - fixed command, our own arguments
+                [ctl, *args], capture_output=True, timeout=60, check=False
+            )
+            if done.returncode == 0:
+                return
+            error = done.stderr.decode()[-500:]
+            time.sleep(0.5 * (attempt + 1))
+    raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {error}")
+
+
+async def _rabbitmqctl(*args: str) -> None:
+    await asyncio.to_thread(_rabbitmqctl_locked, args)
 
 
 async def _admin(settings: PlatformSettings, statement: str) -> None:

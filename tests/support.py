@@ -14,6 +14,7 @@ from typing import Any
 from esd_cli.services import BACKEND, builder
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
+import asyncpg
 import httpx
 
 OPS_TOKEN = "ops-test-token"
@@ -108,16 +109,32 @@ class Platform:
 
     async def inactive_product(self) -> str:
         """The sku of a product the catalog has retired."""
-        product = await self.product(lambda p: not p["active"], active=False)
+        product = await self.product(lambda p: not p["active"], active=False, key_source=None)
         return str(product["sku"])
 
+    async def skus_from(self, key_source: str) -> set[str]:
+        """Skus whose keys come from ``key_source`` (not part of the partner's product resource,
+        so read from the gateway's replica)."""
+        conn = await asyncpg.connect(self.settings.database_url.replace("+asyncpg", ""))
+        try:
+            rows = await conn.fetch(
+                "SELECT sku FROM gateway.products WHERE key_source = $1", key_source
+            )
+        finally:
+            await conn.close()
+        return {row["sku"] for row in rows}
+
     async def product(
-        self, predicate: Callable[[dict[str, Any]], bool], active: bool = True
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        active: bool = True,
+        key_source: str | None = "generator",
     ) -> dict[str, Any]:
         """The first catalog product matching ``predicate`` (waits for the replica)."""
         found: dict[str, Any] = {}
 
         async def look() -> bool:
+            allowed = await self.skus_from(key_source) if key_source else None
             cursor = None
             for _ in range(40):
                 params: dict[str, Any] = {"limit": 100}
@@ -130,6 +147,8 @@ class Platform:
                     return False
                 page = answer.json()
                 for item in page["items"]:
+                    if allowed is not None and item["sku"] not in allowed:
+                        continue
                     if item["active"] is active and predicate(item):
                         found.update(item)
                         return True

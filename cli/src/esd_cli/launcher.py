@@ -139,6 +139,7 @@ def run_platform(keys_workers: int = 1) -> int:
     token = _ops_token(env)
     port = env.setdefault("ESD_GATEWAY_PORT", "8080")
     base = f"http://127.0.0.1:{port}"
+    env.setdefault("ESD_PUBLIC_BASE_URL", base)  # download links partners can follow as given
 
     commands: list[list[str]] = []
     for name in BACKEND:

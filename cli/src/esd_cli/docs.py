@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from faststream.specification import AsyncAPI
@@ -18,6 +19,11 @@ def write_asyncapi(out: Path = OUT) -> list[Path]:
         service = builder(name)(None)
         spec = AsyncAPI(service.broker, title=f"esd {name}", version="1.0.0")
         path = out / f"{name}.json"
-        path.write_text(spec.to_specification().to_json() + "\n", encoding="utf-8")
+        # sorted keys: FastStream's key order varies between runs, the document must not
+        document = json.loads(spec.to_specification().to_json())
+        path.write_text(
+            json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         written.append(path)
     return written

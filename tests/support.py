@@ -11,11 +11,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+import httpx
 from esd_cli.services import BACKEND, builder
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
-import asyncpg
-import httpx
 
 OPS_TOKEN = "ops-test-token"
 OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}

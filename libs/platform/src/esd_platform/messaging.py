@@ -89,6 +89,9 @@ def consumes(router: RabbitRouter, service: str, message: type[Message]) -> Call
         topic_exchange(r.exchange),
         title=r.queue,
         description=message.__doc__,
+        # explicit: faststream 0.7.8 does not pass the broker's ack_policy down to subscribers,
+        # whose own default rejects at the first error (straight to the DLQ, no retry)
+        ack_policy=AckPolicy.NACK_ON_ERROR,
     )
 
 

@@ -14,8 +14,13 @@ class PlatformSettings(BaseSettings):
     env: str = Field(default="dev", description="dev | test | prod; 'test' enables the test clock")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/esd")
     amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/")
-    prefetch: int = Field(default=32, ge=1, le=1000, description="Unacked messages per consumer")
-    db_pool_size: int = Field(default=10, ge=1)
+    prefetch: int = Field(default=16, ge=1, le=1000, description="Unacked messages per consumer")
+    db_pool_size: int = Field(
+        default=6,
+        ge=1,
+        description="Connections kept per process (as many again may open under load); six "
+        "services share PostgreSQL's max_connections (100 by default)",
+    )
     log_level: str = Field(default="INFO")
     graceful_timeout: float = Field(default=20.0, description="Seconds in-flight handlers get")
 

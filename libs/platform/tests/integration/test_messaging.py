@@ -13,6 +13,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 from esd_contracts.credit.commands import ReserveCredit
+from esd_contracts.topology import DELIVERY_LIMIT
 from esd_platform.messaging import consumes, topic_exchange
 from esd_platform.service import Service
 from esd_platform.testing import isolated_settings
@@ -32,6 +33,7 @@ def build(settings) -> tuple[Service, list[uuid.UUID]]:  # type: ignore[no-untyp
     @consumes(router, "credit", ReserveCredit)
     async def on_reserve(cmd: ReserveCredit) -> None:
         if cmd.amount < 0:
+            seen.append(cmd.order_id)  # every delivery of the poison message is counted
             raise ValueError("poison")
         async with service.uow.transaction(cmd.message_id) as tx:
             if tx.duplicate:
@@ -119,8 +121,10 @@ class TestOutboxAndInbox:
         await asyncio.sleep(0.5)
         assert await count(service, "SELECT count(*) FROM effects") == 1
 
-    async def test_poison_message_is_parked_in_the_dead_letter_queue(self, running) -> None:  # type: ignore[no-untyped-def]
-        service, _ = running
+    async def test_poison_message_is_retried_then_parked_in_the_dead_letter_queue(
+        self, running
+    ) -> None:  # type: ignore[no-untyped-def]
+        service, seen = running
         async with service.uow.transaction() as tx:
             tx.publish(command("-1.00"))
         connection = await aio_pika.connect(service.settings.amqp_url)
@@ -133,6 +137,8 @@ class TestOutboxAndInbox:
                 return (declared.declaration_result.message_count or 0) == 1
 
             await wait_for(parked, timeout=60)
+            # retried with backoff up to the delivery limit, not dropped at the first error
+            assert len(seen) > DELIVERY_LIMIT // 2
         finally:
             await connection.close()
 

@@ -52,6 +52,11 @@ class SetCreditTerms(Command):
     partner_id: uuid.UUID = Field(description="Whose credit line")
     limit: Money = Field(description="New credit limit, RUB")
     term_days: int = Field(ge=0, le=365, description="Payment term, calendar days")
+    set_by: str = Field(
+        default="ops",
+        description="Who set the terms, kept in the terms history: 'ops' or "
+        "'distributor:<reseller id>'",
+    )
 
 
 class PostPayment(Command):

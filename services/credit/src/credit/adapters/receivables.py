@@ -288,24 +288,35 @@ _OVERDUE = """
     FROM documents WHERE paid < amount AND due_date < :today GROUP BY partner_id
 """
 
+# The sweeper claims rows with SKIP LOCKED: it never waits for (or deadlocks with) a statement
+# or capture holding a partner's row; a skipped partner is announced on the next pass.
 _BLOCK = text(
     f"""
-    WITH overdue AS ({_OVERDUE})
+    WITH overdue AS ({_OVERDUE}), claimed AS (
+        SELECT l.partner_id FROM credit_lines l JOIN overdue o ON o.partner_id = l.partner_id
+        WHERE l.blocked_since IS NULL
+        FOR NO KEY UPDATE OF l SKIP LOCKED
+    )
     UPDATE credit_lines l SET blocked_since = CAST(:now AS timestamptz)
-    FROM overdue o
-    WHERE l.partner_id = o.partner_id AND l.blocked_since IS NULL
+    FROM claimed c JOIN overdue o ON o.partner_id = c.partner_id
+    WHERE l.partner_id = c.partner_id
     RETURNING l.partner_id, o.overdue_amount, o.oldest_due_date
     """
 )
 
 _UNBLOCK = text(
     """
+    WITH claimed AS (
+        SELECT l.partner_id FROM credit_lines l
+        WHERE l.blocked_since IS NOT NULL
+          AND (CAST(:ids AS uuid[]) IS NULL OR l.partner_id = ANY(CAST(:ids AS uuid[])))
+          AND NOT EXISTS (SELECT 1 FROM documents d
+                          WHERE d.partner_id = l.partner_id AND d.paid < d.amount
+                            AND d.due_date < :today)
+        FOR NO KEY UPDATE OF l SKIP LOCKED
+    )
     UPDATE credit_lines l SET blocked_since = NULL
-    WHERE l.blocked_since IS NOT NULL
-      AND (CAST(:ids AS uuid[]) IS NULL OR l.partner_id = ANY(CAST(:ids AS uuid[])))
-      AND NOT EXISTS (SELECT 1 FROM documents d
-                      WHERE d.partner_id = l.partner_id AND d.paid < d.amount
-                        AND d.due_date < :today)
+    FROM claimed c WHERE l.partner_id = c.partner_id
     RETURNING l.partner_id
     """
 )

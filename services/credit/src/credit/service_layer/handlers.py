@@ -202,7 +202,7 @@ async def set_credit_terms(cmd: SetCreditTerms, uow: UnitOfWork) -> None:
         if tx.duplicate:
             return
         await repository.set_terms(
-            tx.conn, partner_id=cmd.partner_id, terms=terms, source="ops", now=now
+            tx.conn, partner_id=cmd.partner_id, terms=terms, source=cmd.set_by, now=now
         )
         tx.publish(_terms_set(cmd.partner_id, terms, now))
         log.info(
@@ -210,6 +210,7 @@ async def set_credit_terms(cmd: SetCreditTerms, uow: UnitOfWork) -> None:
             partner_id=str(cmd.partner_id),
             limit=str(terms.limit),
             term_days=terms.term_days,
+            set_by=cmd.set_by,
         )
 
 

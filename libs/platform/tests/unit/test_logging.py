@@ -36,7 +36,7 @@ def test_structlog_and_stdlib_lines_are_json_with_the_correlation_id(
 ) -> None:
     bind_correlation("order-42")
     get_logger("esd.credit").info("credit_reserved", amount="10.00")
-    logging.getLogger("faststream").warning("library line")
+    logging.getLogger("esd.credit.broker").warning("library line")  # what make_broker logs to
     records = lines(capsys.readouterr().err)
     assert [r["event"] for r in records] == ["credit_reserved", "library line"]
     for record in records:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +49,7 @@ def start_platform(settings: Any, extra_keys: int = 0) -> list[subprocess.Popen[
     return [subprocess.Popen([sys.executable, "-m", name], env=env) for name in names]
 
 
-async def prepare(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
+async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str, str], str]:
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -94,6 +95,12 @@ async def prepare(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
         ):
             break
         await asyncio.sleep(0.5)
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:  # the key source is not in the partner's product resource: read the gateway's replica
+        rows = await conn.fetch("SELECT sku FROM gateway.products WHERE key_source = 'generator'")
+    finally:
+        await conn.close()
+    generated = {row["sku"] for row in rows}
     sku = next(
         p["sku"]
         for p in products.json()["items"]
@@ -101,7 +108,7 @@ async def prepare(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
         and not p["required_fields"]
         and p["active"]
         and Decimal(p["price"]) < 10000
-        and p.get("key_source", "generator") == "generator"
+        and p["sku"] in generated
     )
     return headers, sku
 
@@ -122,6 +129,9 @@ async def one_order(
 def summary(latencies: list[float], statuses: list[str], elapsed: float) -> dict[str, float]:
     latencies = sorted(latencies)
     completed = statuses.count("completed")
+    others = sorted({s for s in statuses if s != "completed"})
+    if others:
+        print(f"  not completed: {others[:5]}", flush=True)
     return {
         "completed": completed,
         "errors": len(statuses) - completed,
@@ -180,7 +190,7 @@ async def main() -> None:
         try:
             limits = httpx.Limits(max_connections=args.concurrency * 2)
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:
-                headers, sku = await prepare(http)
+                headers, sku = await prepare(http, settings.database_url)
                 await full_speed(http, headers, sku, 200, 16)  # warm-up
                 show(
                     f"fixed {args.rate:g}/s x {args.seconds:g}s",

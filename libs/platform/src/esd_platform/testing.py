@@ -16,16 +16,23 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+from esd_contracts.envelope import Message
+from faststream.rabbit import RabbitBroker
+from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from esd_platform.db import admin_connect_args
+from esd_platform.messaging import topic_exchange
 from esd_platform.settings import PlatformSettings
+
+Reply = TypeVar("Reply", bound=BaseModel)
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -119,3 +126,51 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
         # sweep_test_vhosts() removes whatever is left when no test is connected.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(_rabbitmqctl("delete_vhost", vhost), 20)
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]],
+    timeout: float = 15.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation scope
+    what: str = "condition",
+) -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met in {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def publish(broker: RabbitBroker, message: Message) -> None:
+    """Send a contract message as a service's outbox relay would (same envelope, persistent)."""
+    await broker.publish(
+        message.model_dump_json().encode(),
+        exchange=topic_exchange(message.exchange_name()),
+        routing_key=message.message_type(),
+        persist=True,
+        content_type="application/json",
+        message_id=str(message.message_id),
+        correlation_id=str(message.correlation_id),
+        message_type=message.message_type(),
+    )
+
+
+async def ask(
+    broker: RabbitBroker,
+    query: Message,
+    answer: type[Reply],
+    timeout: float = 10,  # noqa: ASYNC109 - the broker's reply timeout, passed through
+) -> Reply:
+    """Request/reply over direct reply-to, as the gateway asks a service."""
+    reply = await broker.request(
+        query.model_dump_json().encode(),
+        exchange=topic_exchange(query.exchange_name()),
+        routing_key=query.message_type(),
+        timeout=timeout,
+        content_type="application/json",
+        message_id=str(query.message_id),
+        correlation_id=str(query.correlation_id),
+        message_type=query.message_type(),
+    )
+    return answer.model_validate_json(reply.body)

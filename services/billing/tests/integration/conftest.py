@@ -3,11 +3,10 @@ the orders service, the gateway and the credit service do."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,22 +21,10 @@ from esd_contracts.billing.queries import Documents, GetDocuments
 from esd_contracts.credit.events import CreditTermsSet
 from esd_contracts.envelope import Message
 from esd_contracts.partners.events import PartnerRegistered
-from esd_platform.messaging import topic_exchange
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
-from esd_platform.testing import isolated_settings
+from esd_platform.testing import ask, isolated_settings, publish, wait_for
 from sqlalchemy import text
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met in {timeout}s")
-        await asyncio.sleep(0.05)
 
 
 class Harness:
@@ -83,15 +70,7 @@ class Harness:
         return self.finance_of(kind, **match)
 
     async def request(self, query: Message, answer: type[Any]) -> Any:
-        reply = await self.service.broker.request(
-            query.model_dump_json().encode(),
-            exchange=topic_exchange(query.exchange_name()),
-            routing_key=query.message_type(),
-            timeout=10,
-            content_type="application/json",
-            **query.envelope(),
-        )
-        return answer.model_validate_json(reply.body)
+        return await ask(self.service.broker, query, answer)
 
     async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         body = json.loads(message.body)
@@ -102,14 +81,7 @@ class Harness:
             await self._connection.close()
 
     async def publish(self, message: Message) -> None:
-        await self.service.broker.publish(
-            message.model_dump_json().encode(),
-            exchange=topic_exchange(message.exchange_name()),
-            routing_key=message.message_type(),
-            persist=True,
-            content_type="application/json",
-            **message.envelope(),
-        )
+        await publish(self.service.broker, message)
 
     async def replies(self, order_id: uuid.UUID, count: int = 1) -> list[dict[str, Any]]:
         async def arrived() -> bool:
@@ -126,15 +98,7 @@ class Harness:
         query = GetDocuments(
             correlation_id=partner_id, occurred_at=datetime.now(UTC), partner_id=partner_id, **kw
         )
-        reply = await self.service.broker.request(
-            query.model_dump_json().encode(),
-            exchange=topic_exchange(query.exchange_name()),
-            routing_key=query.message_type(),
-            timeout=10,
-            content_type="application/json",
-            **query.envelope(),
-        )
-        return Documents.model_validate_json(reply.body)
+        return await ask(self.service.broker, query, Documents)
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.service.engine.connect() as conn:

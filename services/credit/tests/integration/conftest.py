@@ -4,11 +4,10 @@ from the queues the orders and billing services would consume."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,10 +25,9 @@ from esd_contracts.credit.commands import (
 from esd_contracts.credit.queries import Balance, GetBalance
 from esd_contracts.envelope import Message
 from esd_contracts.partners.events import PartnerRegistered
-from esd_platform.messaging import topic_exchange
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
-from esd_platform.testing import isolated_settings
+from esd_platform.testing import ask, isolated_settings, publish, wait_for
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -46,17 +44,6 @@ REPLY_QUEUES = (
     "finance.PartnerBlocked",
     "finance.PartnerUnblocked",
 )
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met in {timeout}s")
-        await asyncio.sleep(0.02)
 
 
 def _key(body: dict[str, Any]) -> uuid.UUID:
@@ -89,14 +76,7 @@ class Harness:
             await self._connection.close()
 
     async def publish(self, message: Message) -> None:
-        await self.service.broker.publish(
-            message.model_dump_json().encode(),
-            exchange=topic_exchange(message.exchange_name()),
-            routing_key=message.message_type(),
-            persist=True,
-            content_type="application/json",
-            **message.envelope(),
-        )
+        await publish(self.service.broker, message)
 
     async def reply(self, key: uuid.UUID, count: int = 1) -> list[tuple[str, dict[str, Any]]]:
         async def arrived() -> bool:
@@ -123,29 +103,13 @@ class Harness:
         return self.events(kind, key)
 
     async def request(self, message: Message, reply: type[R]) -> R:
-        answer = await self.service.broker.request(
-            message.model_dump_json().encode(),
-            exchange=topic_exchange(message.exchange_name()),
-            routing_key=message.message_type(),
-            timeout=30,
-            content_type="application/json",
-            **message.envelope(),
-        )
-        return reply.model_validate_json(answer.body)
+        return await ask(self.service.broker, message, reply, timeout=30)
 
     async def balance(self, partner_id: uuid.UUID, at: datetime | None = None) -> Balance:
         query = GetBalance(
             correlation_id=partner_id, occurred_at=now(), partner_id=partner_id, at=at
         )
-        reply = await self.service.broker.request(
-            query.model_dump_json().encode(),
-            exchange=topic_exchange(query.exchange_name()),
-            routing_key=query.message_type(),
-            timeout=10,
-            content_type="application/json",
-            **query.envelope(),
-        )
-        return Balance.model_validate_json(reply.body)
+        return await ask(self.service.broker, query, Balance)
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.service.engine.connect() as conn:

@@ -9,7 +9,7 @@ import socket
 import sys
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,25 +21,13 @@ import pytest
 from esd_contracts.envelope import Message
 from esd_contracts.keys.commands import IssueKeys, LoadKeyPool, PoolLoaded
 from esd_contracts.keys.queries import GetKeyStock, GetOrderKeys, KeyStock, OrderKeys
-from esd_platform.messaging import topic_exchange
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
-from esd_platform.testing import isolated_settings
+from esd_platform.testing import ask, isolated_settings, publish, wait_for
 from keys.adapters.crypto import KeyCipher, KeyHasher
 from keys.bootstrap import MIGRATIONS, build_service
 from keys.settings import KeysSettings
 from sqlalchemy import text
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met in {timeout}s")
-        await asyncio.sleep(0.05)
 
 
 class Harness:
@@ -87,14 +75,7 @@ class Harness:
             await self._connection.close()
 
     async def publish(self, message: Message) -> None:
-        await self.service.broker.publish(
-            message.model_dump_json().encode(),
-            exchange=topic_exchange(message.exchange_name()),
-            routing_key=message.message_type(),
-            persist=True,
-            content_type="application/json",
-            **message.envelope(),
-        )
+        await publish(self.service.broker, message)
 
     async def outcome(
         self, order_id: uuid.UUID, count: int = 1
@@ -106,15 +87,7 @@ class Harness:
         return self.events[order_id]
 
     async def query(self, query: Any, answer: type[Any]) -> Any:
-        reply = await self.service.broker.request(
-            query.model_dump_json().encode(),
-            exchange=topic_exchange(query.exchange_name()),
-            routing_key=query.message_type(),
-            timeout=10,
-            content_type="application/json",
-            **query.envelope(),
-        )
-        return answer.model_validate_json(reply.body)
+        return await ask(self.service.broker, query, answer)
 
     async def order_keys(self, order_id: uuid.UUID, partner_id: uuid.UUID) -> OrderKeys:
         query = GetOrderKeys(

@@ -25,7 +25,8 @@ def _upgrade(connection: Connection, schema: str, script_location: Path) -> None
     config.set_main_option("script_location", str(script_location))
     config.attributes["connection"] = connection
     config.attributes["schema"] = schema
-    command.upgrade(config, "head")
+    # "heads": revisions written side by side on one schema (separate features) all apply
+    command.upgrade(config, "heads")
 
 
 _in_process = asyncio.Lock()

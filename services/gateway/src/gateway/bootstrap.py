@@ -21,15 +21,20 @@ from gateway.adapters.queries import QueryClient
 from gateway.adapters.readiness import DependencyProbe
 from gateway.adapters.secret_box import SecretBox
 from gateway.adapters.waiters import OrderWaiters
-from gateway.controllers.admin import AdminController
-from gateway.controllers.applications import ApplicationsController
-from gateway.controllers.balance import BalanceController
-from gateway.controllers.catalog import CatalogController
-from gateway.controllers.clock import ClockController
-from gateway.controllers.documents import DocumentsController
-from gateway.controllers.downloads import DownloadsController
-from gateway.controllers.health import HealthController
-from gateway.controllers.orders import OrdersController
+from gateway.controllers import (
+    admin,
+    applications,
+    balance,
+    catalog,
+    clock,
+    documents,
+    downloads,
+    finance,
+    health,
+    keys_admin,
+    orders,
+    receivables,
+)
 from gateway.entrypoints.consumers import build_router
 from gateway.http.deps import AuthenticatedPartner, provide_gateway, provide_partner
 from gateway.http.errors import EXCEPTION_HANDLERS
@@ -75,18 +80,22 @@ def create_app(
         finally:
             await gateway.stop()
 
+    # every controller module exports ROUTES: one line per area, so areas grow independently
     handlers: list[type] = [
-        HealthController,
-        ApplicationsController,
-        AdminController,
-        CatalogController,
-        OrdersController,
-        DownloadsController,
-        BalanceController,
-        DocumentsController,
+        *health.ROUTES,
+        *applications.ROUTES,
+        *admin.ROUTES,
+        *catalog.ROUTES,
+        *orders.ROUTES,
+        *downloads.ROUTES,
+        *balance.ROUTES,
+        *documents.ROUTES,
+        *receivables.ROUTES,
+        *keys_admin.ROUTES,
+        *finance.ROUTES,
     ]
     if gateway.service.settings.is_test:
-        handlers.append(ClockController)
+        handlers.extend(clock.ROUTES)
     app = Litestar(
         route_handlers=handlers,
         dependencies={

@@ -110,3 +110,6 @@ class AdminController(Controller):
         gateway: NamedDependency[Gateway],
     ) -> None:
         await onboarding.revoke_api_key(gateway.service, partner_id, key_id)
+
+
+ROUTES: list[type] = [AdminController]

@@ -29,3 +29,6 @@ class ApplicationsController(Controller):
             distributor_reseller_id=data.distributor_reseller_id,
         )
         return ApplicationCreated(application_id=application_id, status="pending")
+
+
+ROUTES: list[type] = [ApplicationsController]

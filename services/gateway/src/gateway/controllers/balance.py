@@ -45,3 +45,6 @@ class BalanceController(Controller):
             term_days=answer.term_days,
             next_due_date=answer.next_due_date,
         )
+
+
+ROUTES: list[type] = [BalanceController]

@@ -52,3 +52,6 @@ class CatalogController(Controller):
         if row is None:
             raise NotFound("product")
         return product_read(row)
+
+
+ROUTES: list[type] = [CatalogController]

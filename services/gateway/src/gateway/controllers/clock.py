@@ -47,3 +47,6 @@ class ClockController(Controller):
             await tx.conn.execute(_SAVE, {"now": now})
             tx.publish(ClockSet(correlation_id=uuid.uuid4(), occurred_at=now, now=now))
         return ClockRead(now=now)
+
+
+ROUTES: list[type] = [ClockController]

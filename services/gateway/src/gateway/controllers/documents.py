@@ -69,3 +69,6 @@ class DocumentsController(Controller):
             if document.number == number:
                 return document_read(document)
         raise NotFound("document")
+
+
+ROUTES: list[type] = [DocumentsController]

@@ -53,3 +53,6 @@ class DownloadsController(Controller):
         if target is None:
             raise ApiError(404, "not_found", "download link not found")
         return Redirect(target, status_code=302)
+
+
+ROUTES: list[type] = [DownloadsController]

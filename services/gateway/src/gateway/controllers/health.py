@@ -30,3 +30,6 @@ class HealthController(Controller):
             {"status": "ready" if ok else "not_ready", "checks": checks},
             status_code=200 if ok else 503,
         )
+
+
+ROUTES: list[type] = [HealthController]

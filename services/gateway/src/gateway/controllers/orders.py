@@ -122,3 +122,6 @@ class OrdersController(Controller):
     ) -> Response[OrderRead]:
         row = await ordering.cancel_order(gateway, partner.partner_id, order_id)
         return Response(order_read(row), status_code=200 if row.status == "cancelled" else 202)
+
+
+ROUTES: list[type] = [OrdersController]

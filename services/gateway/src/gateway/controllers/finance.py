@@ -1,0 +1,5 @@
+"""Ops: finance feed replay and other billing operations."""
+
+from __future__ import annotations
+
+ROUTES: list[type] = []

@@ -23,6 +23,7 @@ from esd_platform.db import create_engine, ensure_database
 from esd_platform.logging import configure_logging, get_logger
 from esd_platform.messaging import declare_topology, make_broker, topic_exchange
 from esd_platform.migrations import migrate
+from esd_platform.observability import instrument
 from esd_platform.outbox import Outbox
 from esd_platform.settings import PlatformSettings
 from esd_platform.uow import UnitOfWork
@@ -55,6 +56,7 @@ class Service:
         self._on_stop: list[Hook] = []
         self._started = False
         self._broker_external = False
+        instrument(self)  # broker metrics; /metrics, /health, /ready on ESD_METRICS_PORT if set
 
     def include(self, router: RabbitRouter) -> None:
         self.broker.include_router(router)

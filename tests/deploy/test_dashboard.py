@@ -29,7 +29,7 @@ LITESTAR = {  # PrometheusConfig(prefix="esd_http") in observability.litestar_me
 
 def exported() -> set[str]:
     ours = {
-        metric._name  # type: ignore[attr-defined]
+        metric._name
         for metric in vars(observability).values()
         if hasattr(metric, "_name") and str(getattr(metric, "_name", "")).startswith("esd_")
     }

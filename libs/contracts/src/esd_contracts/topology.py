@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esd_contracts.billing.commands import RecordShipment, ReplayFinanceEvents
+from esd_contracts.billing.commands import RecordShipment, ReplayFinanceEvents, ResendDocument
 from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
-from esd_contracts.billing.queries import GetDocumentPdf, GetDocuments, GetDocumentUpd
+from esd_contracts.billing.queries import (
+    GetDocumentPdf,
+    GetDocuments,
+    GetDocumentUpd,
+    GetEdoStatus,
+)
 from esd_contracts.catalog.commands import ImportPriceList, SetPriceRule
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.catalog.queries import QuoteProduct
@@ -111,6 +116,7 @@ ROUTES: tuple[Route, ...] = (
     Route("billing", RecordShipment),
     Route("billing", PartnerRegistered),
     Route("billing", CreditTermsSet),
+    Route("billing", PaymentAllocated),  # documents' paid_amount and status
     # finance feed (billing publishes on finance.events): the downstream ledger's durable queues;
     # examples/finance_consumer.py is a sample consumer of them
     Route("finance", DocumentLineAdded),
@@ -138,6 +144,8 @@ QUERIES: tuple[type[Query], ...] = (
     GetDocumentUpd,
     GetDocumentPdf,
     ReplayFinanceEvents,  # request/reply, though a command: it goes to billing.commands
+    ResendDocument,  # the same
+    GetEdoStatus,
     ImportPriceList,  # request/reply, though a command: it goes to catalog.commands
     SetPriceRule,  # the same
     QuoteProduct,

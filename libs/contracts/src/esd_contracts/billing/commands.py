@@ -42,6 +42,12 @@ class ReplayFinanceEvents(Query):
 
     date_from: date = Field(description="First document date, inclusive")
     date_to: date = Field(description="Last document date, inclusive")
+    number: str | None = Field(
+        default=None,
+        description="Only this document (its lines and, if closed, its DocumentClosed); the "
+        "dates still bound the search",
+    )
+    partner_id: uuid.UUID | None = Field(default=None, description="Only this partner's documents")
 
 
 class FinanceEventsReplayed(BaseModel):
@@ -53,3 +59,34 @@ class FinanceEventsReplayed(BaseModel):
     date_to: date = Field(description="Last document date, inclusive")
     lines: int = Field(description="DocumentLineAdded events re-emitted")
     closed: int = Field(description="DocumentClosed events re-emitted")
+
+
+class ResendDocument(Query):
+    """Ops asks billing to hand a closed document to the EDO operator again (after a rejection
+    the buyer's details were fixed, or the operator lost it): its EDO status is cleared and the
+    next clockwork pass sends the same file (same name, same bytes).
+
+    A command in meaning (``billing.commands``), sent with ``broker.request``.
+    """
+
+    CONTEXT: ClassVar[str] = "billing"
+    KIND: ClassVar[MessageKind] = "command"
+
+    number: str = Field(description="Document number, e.g. 'ESD-2026-000123'")
+
+
+class DocumentResent(BaseModel):
+    """Answer to :class:`ResendDocument`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool = Field(description="False: no such document (answer 404)")
+    queued: bool = Field(
+        default=False, description="True: its EDO status is cleared and it goes out next pass"
+    )
+    reason: str | None = Field(
+        default=None, description="Why not: 'document_not_closed' (an open day cannot be sent)"
+    )
+    previous_status: str | None = Field(
+        default=None, description="The EDO status it had: None, 'sent', 'delivered', 'rejected'"
+    )

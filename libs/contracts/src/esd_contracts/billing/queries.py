@@ -127,3 +127,43 @@ class DocumentPdf(BaseModel):
     found: bool = Field(description="False: no such document of this partner (answer 404)")
     file_name: str | None = Field(default=None, description="'ESD-2026-000123.pdf'")
     content_base64: str | None = Field(default=None, description="The PDF, base64-encoded")
+
+
+class GetEdoStatus(Query):
+    """Ops: the EDO state of documents (closed ones are sent; open ones wait for their day's
+    end), newest first, optionally only one status, one partner or one date range."""
+
+    CONTEXT: ClassVar[str] = "billing"
+
+    edo_status: str | None = Field(
+        default=None,
+        description="'unsent' (closed, not yet handed over), 'sent', 'delivered' or 'rejected'",
+    )
+    partner_id: uuid.UUID | None = Field(default=None, description="Only this partner's")
+    date_from: dt.date | None = Field(default=None, description="First document date, inclusive")
+    date_to: dt.date | None = Field(default=None, description="Last document date, inclusive")
+    number: str | None = Field(default=None, description="One document by number")
+    limit: int = Field(default=200, ge=1, le=1000, description="At most this many")
+
+
+class EdoDocument(BaseModel):
+    """One document's EDO state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    partner_id: uuid.UUID
+    date: dt.date
+    closed: bool = Field(description="Only closed documents go to EDO")
+    edo_status: str | None = Field(description="None (not sent), 'sent', 'delivered', 'rejected'")
+    edo_file: str | None = Field(default=None, description="The UPD file handed to the operator")
+    edo_message: str | None = Field(default=None, description="The operator's reason, if any")
+    edo_updated_at: dt.datetime | None = Field(default=None, description="Last status change")
+
+
+class EdoStatus(BaseModel):
+    """Answer to :class:`GetEdoStatus`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    documents: tuple[EdoDocument, ...]

@@ -454,3 +454,123 @@ async def set_edo(
         _SET_EDO,
         {"id": document_id, "status": status, "file": file, "message": message, "now": now},
     )
+
+
+# -- payments (credit's PaymentAllocated) -------------------------------------------------------
+
+_RECORD_ALLOCATION = text(
+    """
+    WITH target AS (
+        SELECT id FROM documents WHERE number = :number AND partner_id = :partner_id FOR UPDATE
+    ), allocation AS (
+        INSERT INTO payment_allocations (message_id, payment_id, partner_id, document_number,
+            amount, payment_date, applied, received_at)
+        SELECT :message_id, :payment_id, :partner_id, :number, :amount, :payment_date,
+            EXISTS (SELECT 1 FROM target), :now
+        ON CONFLICT (message_id) DO NOTHING
+        RETURNING amount, applied
+    )
+    UPDATE documents SET paid_amount = paid_amount + allocation.amount
+    FROM allocation, target
+    WHERE documents.id = target.id AND allocation.applied
+    RETURNING documents.number, documents.amount, documents.paid_amount
+    """
+)
+
+
+@dataclass(frozen=True)
+class PaidDocument:
+    number: str
+    amount: Decimal
+    paid_amount: Decimal
+
+
+async def apply_allocation(
+    conn: AsyncConnection,
+    *,
+    message_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    number: str,
+    amount: Decimal,
+    payment_date: date,
+    now: datetime,
+) -> PaidDocument | None:
+    """Record the allocation (once per message id) and add it to the partner's document's
+    ``paid_amount``; the document as it now stands, ``None`` when the partner has no such
+    document (the allocation is kept, marked not applied) or the message was already recorded."""
+    row = (
+        await conn.execute(
+            _RECORD_ALLOCATION,
+            {
+                "message_id": message_id,
+                "payment_id": payment_id,
+                "partner_id": partner_id,
+                "number": number,
+                "amount": amount,
+                "payment_date": payment_date,
+                "now": now,
+            },
+        )
+    ).first()
+    return PaidDocument(row.number, row.amount, row.paid_amount) if row else None
+
+
+# -- EDO for ops --------------------------------------------------------------------------------
+
+
+async def edo_documents(
+    conn: AsyncConnection,
+    *,
+    edo_status: str | None,
+    partner_id: uuid.UUID | None,
+    date_from: date | None,
+    date_to: date | None,
+    number: str | None,
+    limit: int,
+) -> list[Any]:
+    """Documents' EDO state, newest first; ``edo_status='unsent'`` = closed, not handed over."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if edo_status == "unsent":
+        clauses.append("closed_at IS NOT NULL AND edo_status IS NULL")
+    elif edo_status is not None:
+        clauses.append("edo_status = :edo_status")
+        params["edo_status"] = edo_status
+    if partner_id is not None:
+        clauses.append("partner_id = :partner_id")
+        params["partner_id"] = partner_id
+    if date_from is not None:
+        clauses.append("date >= :date_from")
+        params["date_from"] = date_from
+    if date_to is not None:
+        clauses.append("date <= :date_to")
+        params["date_to"] = date_to
+    if number is not None:
+        clauses.append("number = :number")
+        params["number"] = number
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        "SELECT number, partner_id, date, closed_at, edo_status, edo_file, edo_message, "
+        f"edo_updated_at FROM documents {where} ORDER BY date DESC, id DESC LIMIT :limit"
+    )
+    return list((await conn.execute(text(sql), params)).all())
+
+
+_CLAIM_FOR_RESEND = text(
+    "SELECT id, closed_at, edo_status FROM documents WHERE number = :number FOR UPDATE"
+)
+_CLEAR_EDO = text(
+    "UPDATE documents SET edo_status = NULL, edo_message = NULL, edo_updated_at = :now "
+    "WHERE id = :id"
+)
+
+
+async def document_for_resend(conn: AsyncConnection, number: str) -> Any | None:
+    """The document's id, closing time and EDO status, locked; ``None`` if there is none."""
+    return (await conn.execute(_CLAIM_FOR_RESEND, {"number": number})).first()
+
+
+async def clear_edo(conn: AsyncConnection, document_id: int, now: datetime) -> None:
+    """Forget the EDO status so the next pass sends the document again (same file name)."""
+    await conn.execute(_CLEAR_EDO, {"id": document_id, "now": now})

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from esd_contracts.billing.commands import (
+    DocumentResent,
     FinanceEventsReplayed,
     RecordShipment,
     ReplayFinanceEvents,
+    ResendDocument,
 )
 from esd_contracts.billing.queries import (
     DocumentPdf,
     Documents,
     DocumentUpd,
+    EdoStatus,
     GetDocumentPdf,
     GetDocuments,
     GetDocumentUpd,
+    GetEdoStatus,
 )
-from esd_contracts.credit.events import CreditTermsSet
+from esd_contracts.credit.events import CreditTermsSet, PaymentAllocated
 from esd_contracts.partners.events import PartnerRegistered
 from esd_platform.messaging import answers, consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 
-from billing.service_layer import closing, handlers, printing
+from billing.service_layer import closing, edo, handlers, payments, printing
 from billing.service_layer.issuer import Issuer
 
 
@@ -40,6 +44,10 @@ def build_router(uow: UnitOfWork, issuer: Issuer) -> RabbitRouter:
     async def on_credit_terms_set(event: CreditTermsSet) -> None:
         await handlers.set_terms(event, uow)
 
+    @consumes(router, "billing", PaymentAllocated)
+    async def on_payment_allocated(event: PaymentAllocated) -> None:
+        await payments.apply_payment(event, uow)
+
     @answers(router, GetDocuments)
     async def on_get_documents(query: GetDocuments) -> Documents:
         return await handlers.get_documents(query, uow)
@@ -55,5 +63,13 @@ def build_router(uow: UnitOfWork, issuer: Issuer) -> RabbitRouter:
     @answers(router, ReplayFinanceEvents)
     async def on_replay_finance_events(cmd: ReplayFinanceEvents) -> FinanceEventsReplayed:
         return await closing.replay(cmd, uow)
+
+    @answers(router, GetEdoStatus)
+    async def on_get_edo_status(query: GetEdoStatus) -> EdoStatus:
+        return await edo.edo_status(query, uow)
+
+    @answers(router, ResendDocument)
+    async def on_resend_document(cmd: ResendDocument) -> DocumentResent:
+        return await edo.resend(cmd, uow)
 
     return router

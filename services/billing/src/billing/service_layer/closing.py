@@ -84,13 +84,20 @@ def _check(
 
 
 async def replay(cmd: ReplayFinanceEvents, uow: UnitOfWork) -> FinanceEventsReplayed:
-    """Re-emit the finance events of documents dated in [date_from, date_to], day by day, with
-    the ids and bodies they were first emitted with (a ledger that has them drops them)."""
+    """Re-emit the finance events of documents dated in [date_from, date_to] (only one document
+    or one partner's, when the command names them), day by day, with the ids and bodies they
+    were first emitted with (a ledger that has them drops them)."""
     lines = closed = 0
     day = cmd.date_from
     while day <= cmd.date_to:
         async with uow.transaction() as tx:
-            documents = await repository.load_documents(tx.conn, date_from=day, date_to=day)
+            documents = await repository.load_documents(
+                tx.conn,
+                date_from=day,
+                date_to=day,
+                number=cmd.number,
+                partner_id=cmd.partner_id,
+            )
             events: list[Message] = []
             for document in documents:
                 events.extend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from esd_contracts.billing.commands import DocumentResent, ResendDocument
+from esd_contracts.billing.queries import EdoDocument, EdoStatus, GetEdoStatus
 from esd_platform.logging import get_logger
 from esd_platform.uow import UnitOfWork
 
@@ -83,3 +85,51 @@ async def track_sent(uow: UnitOfWork, operator: EdoOperator) -> int:
             settled += 1
             log.info("edo_settled", file=file, status=report.status, reason=report.message)
     return settled
+
+
+# -- ops ----------------------------------------------------------------------------------------
+
+
+async def edo_status(query: GetEdoStatus, uow: UnitOfWork) -> EdoStatus:
+    """Documents' EDO state for ops, newest first."""
+    async with uow.engine.connect() as conn:
+        rows = await repository.edo_documents(
+            conn,
+            edo_status=query.edo_status,
+            partner_id=query.partner_id,
+            date_from=query.date_from,
+            date_to=query.date_to,
+            number=query.number,
+            limit=query.limit,
+        )
+    return EdoStatus(
+        documents=tuple(
+            EdoDocument(
+                number=r.number,
+                partner_id=r.partner_id,
+                date=r.date,
+                closed=r.closed_at is not None,
+                edo_status=r.edo_status,
+                edo_file=r.edo_file,
+                edo_message=r.edo_message,
+                edo_updated_at=r.edo_updated_at,
+            )
+            for r in rows
+        )
+    )
+
+
+async def resend(cmd: ResendDocument, uow: UnitOfWork) -> DocumentResent:
+    """Clear a closed document's EDO status so the next pass hands it over again (the same
+    file: its name and bytes derive from the document). An open document cannot be sent."""
+    async with uow.transaction() as tx:
+        row = await repository.document_for_resend(tx.conn, cmd.number)
+        if row is None:
+            return DocumentResent(found=False)
+        if row.closed_at is None:
+            return DocumentResent(
+                found=True, reason="document_not_closed", previous_status=row.edo_status
+            )
+        await repository.clear_edo(tx.conn, row.id, uow.clock.now())
+    log.info("edo_resend_queued", document=cmd.number, previous_status=row.edo_status)
+    return DocumentResent(found=True, queued=True, previous_status=row.edo_status)

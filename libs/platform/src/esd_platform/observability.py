@@ -275,4 +275,8 @@ def litestar_metrics(app_name: str = "gateway") -> tuple[Any, type]:
         exclude_unhandled_paths=True,
         exclude=["/metrics", "/health", "/ready"],
     )
-    return config.middleware, PrometheusController
+
+    class MetricsController(PrometheusController):
+        include_in_schema = False  # operations, not the partner API: kept out of /schema
+
+    return config.middleware, MetricsController

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from esd_platform.observability import litestar_metrics
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 from litestar import Litestar
@@ -96,6 +97,8 @@ def create_app(
     ]
     if gateway.service.settings.is_test:
         handlers.extend(clock.ROUTES)
+    metrics_middleware, metrics_controller = litestar_metrics()  # Prometheus: GET /metrics
+    handlers.append(metrics_controller)
     app = Litestar(
         route_handlers=handlers,
         dependencies={
@@ -104,6 +107,7 @@ def create_app(
         },
         signature_namespace={"Gateway": Gateway, "AuthenticatedPartner": AuthenticatedPartner},
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[metrics_middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="esd partner API", version="1.0.0", path="/schema"),
         debug=False,

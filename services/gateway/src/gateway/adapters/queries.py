@@ -95,12 +95,14 @@ class QueryClient:
             self._exchanges[name] = exchange
         return exchange
 
-    async def ask(self, query: Query, reply: type[Reply]) -> Reply:
+    async def ask(self, query: Query, reply: type[Reply], *, seconds: float | None = None) -> Reply:
+        """The answer to ``query``; ``seconds`` overrides the client's timeout for slow work."""
+        seconds = seconds or self._timeout
         call_id = uuid.uuid4().hex
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = future
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(seconds):
                 channel = await self._ready()
                 exchange = await self._exchange(channel, query.exchange_name())
                 await exchange.publish(
@@ -112,7 +114,7 @@ class QueryClient:
                         reply_to=DIRECT_REPLY_TO,
                         type=query.message_type(),
                         headers={"x-correlation-id": str(query.correlation_id)},
-                        expiration=self._timeout,
+                        expiration=seconds,
                     ),
                     routing_key=query.message_type(),
                     mandatory=False,

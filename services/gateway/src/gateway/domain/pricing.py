@@ -1,8 +1,13 @@
-"""An order's money, fixed at acceptance: amount and the VAT included in it."""
+"""Money as partners see it: an order's amount and VAT fixed at acceptance, and the partner's
+price of a product after its price rules (its own, then its regional distributor's)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+
+from esd_feeds.pricing import PriceRule, partner_price, rule_from_lines
 
 KOPECK = Decimal("0.01")
 VAT_EXEMPT = "exempt"
@@ -27,3 +32,62 @@ def included_vat(amount: Decimal, vat_rate: str) -> Decimal:
 def money(value: Decimal) -> str:
     """Money on the HTTP wire: a two-place string."""
     return f"{value.quantize(KOPECK, rounding=ROUND_HALF_UP):.2f}"
+
+
+# -- partner prices -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerRules:
+    """The price rules that apply to one partner: its own, then its regional distributor's.
+
+    ``tag`` names exactly these rules (owner and revision of each), so that an answer built
+    from them (a feed, its ETag) changes whenever one of them changes.
+    """
+
+    own: PriceRule | None = None
+    distributor: PriceRule | None = None
+    tag: tuple[object, ...] = ()
+
+    def price(self, product: PricedProduct) -> Decimal:
+        """This partner's price of ``product`` (see :func:`esd_feeds.pricing.partner_price`)."""
+        return partner_price(
+            _Priced(product.sku, product.vendor_id, Decimal(product.base_price)),
+            (self.own, self.distributor),
+            category_ids(product.category_path),
+        )
+
+
+NO_RULES = PartnerRules()
+
+
+class PricedProduct(Protocol):
+    """A product replica row as pricing reads it."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def vendor_id(self) -> str | None: ...
+    @property
+    def base_price(self) -> Decimal: ...
+    @property
+    def category_path(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class _Priced:
+    sku: str
+    vendor_id: str | None
+    base_price: Decimal
+
+
+def category_ids(path: Any) -> tuple[str, ...]:
+    """The ids of a product's category path, root first (``[{id, name}, …]`` from the replica)."""
+    return tuple(str(node["id"]) for node in path or () if isinstance(node, dict) and "id" in node)
+
+
+def rule_of(adjustments: Any, removed: bool) -> PriceRule | None:
+    """A stored rule (its adjustment lines as JSON); None when removed or empty."""
+    if removed or not adjustments:
+        return None
+    return rule_from_lines(adjustments)

@@ -1,10 +1,10 @@
-"""RabbitMQ entry points of the gateway: the product replica and orders' outcomes."""
+"""RabbitMQ entry points of the gateway: the product and price-rule replicas, orders' outcomes."""
 
 from __future__ import annotations
 
 import uuid
 
-from esd_contracts.catalog.events import ProductChanged
+from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.orders.events import (
     CancellationRefused,
     OrderCancelled,
@@ -17,7 +17,7 @@ from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 from sqlalchemy import text
 
-from gateway.adapters import repository
+from gateway.adapters import catalog, repository
 from gateway.adapters.waiters import NOTIFY_SQL
 
 _NOTIFY = text(NOTIFY_SQL)
@@ -40,7 +40,15 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
         async with uow.transaction(event.message_id) as tx:
             if tx.duplicate:
                 return
-            await repository.upsert_product(tx.conn, event)
+            await catalog.upsert_product(tx.conn, event)
+
+    @consumes(router, "gateway", PriceRuleChanged)
+    async def on_price_rule_changed(event: PriceRuleChanged) -> None:
+        # partner prices (catalog, feeds, order intake) come from this replica of the rules
+        async with uow.transaction(event.message_id) as tx:
+            if tx.duplicate:
+                return
+            await catalog.upsert_price_rule(tx.conn, event)
 
     @consumes(router, "gateway", OrderCompleted)
     async def on_order_completed(event: OrderCompleted) -> None:

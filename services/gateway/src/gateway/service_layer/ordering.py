@@ -23,6 +23,7 @@ from gateway.domain import signing
 from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept, fingerprint
 from gateway.runtime import Gateway
+from gateway.service_layer import catalog
 
 FINAL_STATUSES = frozenset({"completed", "rejected", "failed", "cancelled"})
 CANCEL_WAIT_SECONDS = 5.0
@@ -51,10 +52,14 @@ async def place_order(
     now = service.clock.now()
     async with service.uow.transaction() as tx:
         product_row = await repository.product(tx.conn, request.sku)
+        # the partner's price (its own rule, then its distributor's) is fixed here, at acceptance
+        terms = (
+            None
+            if product_row is None
+            else await catalog.partner_terms(tx.conn, partner_id, product_row)
+        )
         try:
-            priced = accept(
-                request, None if product_row is None else repository.product_terms(product_row)
-            )
+            priced = accept(request, terms)
         except Refusal:
             # a replay of an accepted order stays a replay even if the product changed since
             existing = await repository.order_by_external_id(
@@ -101,6 +106,7 @@ async def place_order(
                 vat_amount=priced.vat_amount,
                 test=request.test,
                 key_source=product_row.key_source,
+                vendor=product_row.vendor,
                 fields=priced.fields,
             )
         )

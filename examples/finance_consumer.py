@@ -10,7 +10,14 @@ finance system. This consumer posts every line as a sale on account (Russian cha
     Cr 68.02 Расчёты по НДС                 vat_amount
 
 and reconciles each closed document: the lines it posted must add up to the document's closing
-totals (amount, VAT, line count) to the kopeck.
+totals (amount, VAT, line count) to the kopeck. Credit's ``PaymentAllocated`` (its queue
+``finance.PaymentAllocated``) settles a document:
+
+    Dr 51    Расчётные счета                allocated amount
+    Cr 62    Расчёты с покупателями         allocated amount
+
+so account 62 per document is what the partner still owes, and the ledger's paid amount of a
+document equals billing's ``paid_amount``.
 
 Exactly once in effect: the ledger keeps every handled ``message_id`` in the same SQLite
 transaction as the postings, and acks the message only after that commit. Billing gives every
@@ -41,7 +48,8 @@ RECEIVABLES = "62"
 REVENUE = "90.01"
 VAT_ON_REVENUE = "90.03"
 VAT_PAYABLE = "68.02"
-QUEUES = ("finance.DocumentLineAdded", "finance.DocumentClosed")
+BANK = "51"
+QUEUES = ("finance.DocumentLineAdded", "finance.DocumentClosed", "finance.PaymentAllocated")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (
@@ -66,7 +74,8 @@ CREATE TABLE IF NOT EXISTS documents (
     vat_amount INTEGER NOT NULL DEFAULT 0,
     closed_lines INTEGER,
     closed_amount INTEGER,
-    closed_vat_amount INTEGER
+    closed_vat_amount INTEGER,
+    paid INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -93,6 +102,9 @@ class Ledger:
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "paid" not in columns:  # a ledger file from before payments were posted
+            self._db.execute("ALTER TABLE documents ADD COLUMN paid INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._db.close()
@@ -111,6 +123,8 @@ class Ledger:
                     self._line(message_id, body)
                 elif kind == "DocumentClosed":
                     self._closed(body)
+                elif kind == "PaymentAllocated":
+                    self._paid(message_id, body)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -135,7 +149,7 @@ class Ledger:
             "INSERT INTO documents (number, partner_id, date, lines, amount, vat_amount) "
             "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (number) DO UPDATE SET "
             "lines = lines + 1, amount = amount + excluded.amount, "
-            "vat_amount = vat_amount + excluded.vat_amount",
+            "vat_amount = vat_amount + excluded.vat_amount, date = excluded.date",
             (number, partner, body["document_date"], amount, vat),
         )
 
@@ -153,6 +167,24 @@ class Ledger:
                 kopecks(body["amount"]),
                 kopecks(body["vat_amount"]),
             ),
+        )
+
+    def _paid(self, message_id: str, body: dict[str, Any]) -> None:
+        partner, number = body["partner_id"], body["document_number"]
+        amount = kopecks(body["amount"])
+        self._db.executemany(
+            "INSERT INTO postings (message_id, account, partner_id, document, debit, credit) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (message_id, BANK, partner, number, amount, 0),
+                (message_id, RECEIVABLES, partner, number, 0, amount),
+            ],
+        )
+        # the date is filled by the document's lines (a payment never precedes its document)
+        self._db.execute(
+            "INSERT INTO documents (number, partner_id, date, paid) VALUES (?, ?, '', ?) "
+            "ON CONFLICT (number) DO UPDATE SET paid = paid + excluded.paid",
+            (number, partner, amount),
         )
 
     # -- reading the ledger ------------------------------------------------------------------
@@ -176,6 +208,11 @@ class Ledger:
         """Per document, what the ledger posted: (amount, VAT, lines)."""
         rows = self._db.execute("SELECT number, amount, vat_amount, lines FROM documents")
         return {n: (rubles(a), rubles(v), int(c)) for n, a, v, c in rows}
+
+    def paid(self) -> dict[str, Decimal]:
+        """Per document, the payments allocated to it."""
+        rows = self._db.execute("SELECT number, paid FROM documents")
+        return {n: rubles(p) for n, p in rows}
 
     def reconcile(self) -> list[Discrepancy]:
         """Closed documents whose posted lines do not add up to their closing totals."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from examples.finance_consumer import (
+    BANK,
     RECEIVABLES,
     REVENUE,
     VAT_ON_REVENUE,
@@ -40,6 +41,17 @@ def closed(number: str, amount: str, vat: str, lines: int) -> dict[str, object]:
         "line_count": lines,
         "amount": amount,
         "vat_amount": vat,
+    }
+
+
+def allocated(number: str, amount: str) -> dict[str, object]:
+    return {
+        "payment_id": str(uuid.uuid4()),
+        "partner_id": PARTNER,
+        "document_number": number,
+        "amount": amount,
+        "payment_date": "2026-03-20",
+        "document_paid": False,
     }
 
 
@@ -81,3 +93,32 @@ class TestLedger:
         second = Ledger(path)
         assert not second.apply("a", "DocumentLineAdded", line("D1", "10.00"))
         assert str(second.balance(RECEIVABLES)) == "10.00"
+
+    def test_allocated_payment_settles_the_documents_receivable_once(self) -> None:
+        ledger = Ledger()
+        ledger.apply("a", "DocumentLineAdded", line("D1", "1000.00"))
+        payment = allocated("D1", "400.00")
+        assert ledger.apply("p1", "PaymentAllocated", payment)
+        assert not ledger.apply("p1", "PaymentAllocated", payment)  # redelivered or replayed
+        ledger.apply("p2", "PaymentAllocated", allocated("D1", "600.00"))
+        assert str(ledger.balance(RECEIVABLES, PARTNER)) == "0.00"
+        assert str(ledger.balance(BANK)) == "1000.00"
+        assert str(ledger.paid()["D1"]) == "1000.00"
+        assert sum(ledger.trial_balance().values()) == 0
+
+    def test_a_ledger_file_from_before_payments_gets_the_paid_column(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        import sqlite3
+
+        path = tmp_path / "old.sqlite3"
+        old = sqlite3.connect(path)
+        old.executescript(
+            "CREATE TABLE documents (number TEXT PRIMARY KEY, partner_id TEXT NOT NULL, "
+            "date TEXT NOT NULL, lines INTEGER NOT NULL DEFAULT 0, amount INTEGER NOT NULL "
+            "DEFAULT 0, vat_amount INTEGER NOT NULL DEFAULT 0, closed_lines INTEGER, "
+            "closed_amount INTEGER, closed_vat_amount INTEGER)"
+        )
+        old.close()
+        ledger = Ledger(path)
+        ledger.apply("a", "DocumentLineAdded", line("D1", "10.00"))
+        ledger.apply("p", "PaymentAllocated", allocated("D1", "10.00"))
+        assert str(ledger.paid()["D1"]) == "10.00"

@@ -41,8 +41,23 @@ DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 _CTL_LOCK = Path(tempfile.gettempdir()) / "esd-rabbitmqctl.lock"
 
 
+def _owner_alive(name: str) -> bool:
+    """Test vhosts are named ``esd_test_<pid>_<token>``: is the process that made it running?
+    (Several test runs and benchmarks share this broker; only the dead ones' vhosts go.)"""
+    parts = name.split("_")
+    if len(parts) != 4 or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def sweep_test_vhosts() -> None:
-    """Delete test vhosts left by earlier runs (killed or timed out), before any test connects."""
+    """Delete test vhosts left by earlier runs (killed or timed out) whose process is gone."""
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
     try:
         listed = subprocess.run(  # noqa: S603 - fixed command
@@ -54,7 +69,7 @@ def sweep_test_vhosts() -> None:
     except (OSError, subprocess.TimeoutExpired):
         return
     for name in listed.stdout.decode().split():
-        if name.startswith("esd_test_"):
+        if name.startswith("esd_test_") and not _owner_alive(name):
             with contextlib.suppress(Exception):
                 _rabbitmqctl_locked(("delete_vhost", name))
 
@@ -102,7 +117,7 @@ def _with_vhost(amqp_url: str, vhost: str) -> str:
 @asynccontextmanager
 async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettings]:
     """Settings pointing at a brand-new database and vhost; both are dropped on exit."""
-    token = uuid.uuid4().hex[:10]
+    token = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
     base_db = os.environ.get("ESD_DATABASE_URL", DEFAULT_DATABASE_URL)
     base_amqp = os.environ.get("ESD_AMQP_URL", DEFAULT_AMQP_URL)
     db_name = f"esd_test_{token}"

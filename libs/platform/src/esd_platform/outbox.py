@@ -1,5 +1,11 @@
 """Transactional outbox: messages are rows written in the caller's transaction, relayed after.
 
+Two ways out, one guarantee. The fast path: right after the transaction commits, the process
+that wrote the rows publishes them itself (confirms awaited) and deletes them in a batch; no
+second transaction and no wake-up hop before the message leaves. The relay is the safety net:
+it takes rows older than :data:`GRACE` seconds (the fast path failed, or the process died between
+commit and publish), and every row when a large batch was staged.
+
 The relay claims rows with ``FOR UPDATE SKIP LOCKED`` (so several instances of a service never
 publish the same row at once), publishes them persistent and mandatory with publisher confirms,
 and deletes them only after every confirm arrived. A crash between publish and delete publishes
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from esd_contracts.envelope import Message
@@ -26,7 +33,13 @@ log = get_logger("esd.outbox")
 POLL_INTERVAL = 0.5
 """Seconds between looks for rows other processes left behind (crashed or restarted)."""
 
+GRACE = 5.0
+"""Rows younger than this belong to the fast path of the process that wrote them."""
+
 BATCH = 200
+
+FAST_MAX = 50
+"""Transactions staging more messages than this (catalog imports, seeds) go through the relay."""
 
 
 class Outbox:
@@ -37,7 +50,12 @@ class Outbox:
         self._broker = broker
         self._schema = schema
         self._wake = asyncio.Event()
+        self._relay_all = False
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._sent: list[Any] = []
+        self._swept = asyncio.Event()
         self._exchanges: dict[str, RabbitExchange] = {}
         self._insert = text(
             f'INSERT INTO "{schema}".outbox '
@@ -47,7 +65,8 @@ class Outbox:
         )
         self._claim = text(
             f"SELECT id, exchange, routing_key, message_type, correlation_id, body "
-            f'FROM "{schema}".outbox ORDER BY seq LIMIT {BATCH} FOR UPDATE SKIP LOCKED'
+            f'FROM "{schema}".outbox WHERE created_at <= now() - make_interval(secs => :age) '
+            f"ORDER BY seq LIMIT {BATCH} FOR UPDATE SKIP LOCKED"
         )
         self._delete = text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)')
 
@@ -57,43 +76,95 @@ class Outbox:
             return
         await conn.execute(self._insert, [_row(m) for m in messages])
 
+    def committed(self, messages: Sequence[Message]) -> None:
+        """The transaction that staged ``messages`` committed: send them now (fast path), or
+        have the relay take a large batch at once."""
+        if not messages:
+            return
+        if self._task is None or len(messages) > FAST_MAX:
+            self.wake()
+            return
+        task = asyncio.create_task(self._send_now([_row(m) for m in messages]))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
     def wake(self) -> None:
-        """Tell the relay that a transaction with staged messages just committed."""
+        """Tell the relay to take every pending row now, young ones included."""
+        self._relay_all = True
         self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
+        self._sweeper = asyncio.create_task(self._sweep(), name=f"outbox-sweep-{self._schema}")
 
     async def stop(self) -> None:
         """Stop relaying after a last pass, so nothing committed waits for the next start."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=10)
+        for task in (self._task, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task, self._sweeper = None, None
+        with contextlib.suppress(Exception):
+            await self._delete_sent()
         with contextlib.suppress(Exception):
             await self.relay_pending()
+
+    async def _send_now(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            await asyncio.gather(*(self._publish(_Row(**row)) for row in rows))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # the rows stay; the relay sends them once they are older than GRACE
+            log.warning("outbox_fast_path_failed", schema=self._schema, exc_info=True)
+            return
+        self._sent.extend(row["id"] for row in rows)
+        self._swept.set()
+
+    async def _sweep(self) -> None:
+        """Delete rows the fast path sent, in batches (one statement for all that piled up)."""
+        while True:
+            await self._swept.wait()
+            self._swept.clear()
+            try:
+                await self._delete_sent()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # they stay; the relay sends them again, the inbox drops them
+                log.exception("outbox_sweep_failed", schema=self._schema)
+                await asyncio.sleep(1.0)
+
+    async def _delete_sent(self) -> None:
+        ids, self._sent = self._sent, []
+        if ids:
+            async with self._engine.begin() as conn:
+                await conn.execute(self._delete, {"ids": ids})
 
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
             self._wake.clear()
+            relay_all, self._relay_all = self._relay_all, False
             try:
-                await self.relay_pending()
+                await self.relay_pending(0.0 if relay_all else GRACE)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox_relay_failed", schema=self._schema)
                 await asyncio.sleep(1.0)
 
-    async def relay_pending(self) -> int:
-        """Publish every pending row; returns how many were relayed."""
+    async def relay_pending(self, min_age: float = 0.0) -> int:
+        """Publish every pending row at least ``min_age`` seconds old; returns how many."""
         total = 0
         while True:
             async with self._engine.begin() as conn:
-                rows = (await conn.execute(self._claim)).all()
+                rows = (await conn.execute(self._claim, {"age": min_age})).all()
                 if not rows:
                     return total
                 await asyncio.gather(*(self._publish(row) for row in rows))
@@ -125,6 +196,16 @@ class Outbox:
         async with self._engine.connect() as conn:
             result = await conn.execute(text(f'SELECT count(*) FROM "{self._schema}".outbox'))
             return int(result.scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: Any
+    exchange: str
+    routing_key: str
+    message_type: str
+    correlation_id: str
+    body: str
 
 
 def _row(message: Message) -> dict[str, Any]:

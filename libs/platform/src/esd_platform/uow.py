@@ -58,8 +58,7 @@ class UnitOfWork:
                 tx.duplicate = inserted is None
             yield tx
             await self.outbox.stage(conn, tx.staged)
-        if tx.staged:
-            self.outbox.wake()
+        self.outbox.committed(tx.staged)
 
     async def prune_inbox(self, older_than_days: int = 14) -> int:
         """Forget handled ids older than any redelivery could be; keeps the inbox small."""

@@ -21,9 +21,13 @@ def create_engine(settings: PlatformSettings, service: str, schema: str) -> Asyn
     """An async engine whose connections look in ``schema`` first."""
     return create_async_engine(
         settings.sqlalchemy_url,
+        # a fixed pool: overflow connections would be opened and closed under every burst (a
+        # TLS negotiation and a backend start each); no pre-ping round trip per checkout — a
+        # dead connection fails its statement, the message is nacked and redelivered
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,
+        pool_timeout=30,
+        pool_recycle=1800,
         connect_args={
             "server_settings": {
                 "application_name": f"esd-{service}",

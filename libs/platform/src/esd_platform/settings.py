@@ -16,10 +16,10 @@ class PlatformSettings(BaseSettings):
     amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/")
     prefetch: int = Field(default=16, ge=1, le=1000, description="Unacked messages per consumer")
     db_pool_size: int = Field(
-        default=6,
+        default=8,
         ge=1,
-        description="Connections kept per process (as many again may open under load); six "
-        "services share PostgreSQL's max_connections (100 by default)",
+        description="Connections per process (handlers wait for one beyond that); seven "
+        "processes share PostgreSQL's max_connections (100 by default)",
     )
     log_level: str = Field(default="INFO")
     graceful_timeout: float = Field(default=20.0, description="Seconds in-flight handlers get")

@@ -14,20 +14,24 @@ from orders.domain.saga import OrderSaga, State
 _COLUMNS = (
     "order_id, partner_id, external_id, sku, name, quantity, unit_price, amount, vat_rate, "
     "vat_amount, test, key_source, fields, state, reason, document_number, key_count, "
-    "completed_at, version"
+    "completed_at, version, vendor"
 )
 
 _INSERT = text(
     f"INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, :partner_id, "
     ":external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, :vat_amount, :test, "
     ":key_source, :fields, :state, :reason, :document_number, :key_count, :completed_at, "
-    ":version, :now, :now) ON CONFLICT DO NOTHING RETURNING order_id"
+    ":version, :vendor, :now, :now) ON CONFLICT DO NOTHING RETURNING order_id"
 )
 _SELECT_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM sagas WHERE order_id = :order_id FOR UPDATE")
 _UPDATE = text(
-    "UPDATE sagas SET state = :state, reason = :reason, document_number = :document_number, "
-    "key_count = :key_count, completed_at = :completed_at, version = version + 1, "
-    "updated_at = :now WHERE order_id = :order_id AND version = :version"
+    # the transition and its history line in one round trip
+    "WITH moved AS (UPDATE sagas SET state = :state, reason = :reason, "
+    "document_number = :document_number, key_count = :key_count, completed_at = :completed_at, "
+    "version = version + 1, updated_at = :now WHERE order_id = :order_id AND version = :version "
+    "RETURNING order_id, version, state) "
+    "INSERT INTO saga_history (order_id, version, state, cause, at) "
+    "SELECT order_id, version, state, :cause, :now FROM moved"
 )
 _HISTORY = text(
     "INSERT INTO saga_history (order_id, version, state, cause, at) "
@@ -56,6 +60,7 @@ def _params(saga: OrderSaga) -> dict[str, Any]:
         "key_count": saga.key_count,
         "completed_at": saga.completed_at,
         "version": saga.version,
+        "vendor": saga.vendor,
     }
 
 
@@ -93,17 +98,7 @@ async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSag
 
 async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> None:
     """Persist a transition (guarded by the version read) and record it in the history."""
-    result = await conn.execute(_UPDATE, {**_params(saga), "now": saga.now})
+    result = await conn.execute(_UPDATE, {**_params(saga), "now": saga.now, "cause": cause})
     if result.rowcount != 1:
         raise RuntimeError(f"saga {saga.order_id} changed concurrently")
     saga.version += 1
-    await conn.execute(
-        _HISTORY,
-        {
-            "order_id": saga.order_id,
-            "version": saga.version,
-            "state": saga.state.value,
-            "cause": cause,
-            "now": saga.now,
-        },
-    )

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +36,13 @@ PORT = int(os.environ.get("ESD_BENCH_PORT", "18080"))
 BASE = f"http://127.0.0.1:{PORT}"
 
 
-def start_platform(settings: Any, extra_keys: int = 0) -> list[subprocess.Popen[bytes]]:
+SPY_ARGS = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-r", "200"]
+SPY_ARGS += ["-f", "raw", "-o"]
+
+
+def start_platform(
+    settings: Any, extra_keys: int = 0, profile: Path | None = None
+) -> list[subprocess.Popen[bytes]]:
     env = dict(os.environ)
     env.update(
         ESD_ENV="bench",
@@ -46,7 +53,17 @@ def start_platform(settings: Any, extra_keys: int = 0) -> list[subprocess.Popen[
         ESD_LOG_LEVEL="WARNING",
     )
     names = [*BACKEND, *(["keys"] * extra_keys), "gateway"]
-    return [subprocess.Popen([sys.executable, "-m", name], env=env) for name in names]
+    if profile is None:
+        return [subprocess.Popen([sys.executable, "-m", name], env=env) for name in names]
+    # each process under py-spy (sampling, collapsed stacks), written when the process stops
+    profile.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [*SPY_ARGS, str(out), "--", sys.executable, "-m", name],
+            env=env,
+        )
+        for out, name in ((profile / f"{n}-{i}.txt", n) for i, n in enumerate(names))
+    ]
 
 
 async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str, str], str]:
@@ -96,7 +113,23 @@ async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str,
             break
         await asyncio.sleep(0.5)
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:  # the key source is not in the partner's product resource: read the gateway's replica
+    try:
+        # measure orders, not the demo seed: wait until the gateway's replica holds the whole
+        # catalog (3,370 ProductChanged events) and the relays are idle
+        while True:
+            counts = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM catalog.products) AS catalog, "
+                "(SELECT count(*) FROM gateway.products) AS replica, "
+                "(SELECT count(*) FROM catalog.outbox) AS backlog"
+            )
+            if (
+                counts["catalog"]
+                and counts["catalog"] == counts["replica"]
+                and not counts["backlog"]
+            ):
+                break
+            await asyncio.sleep(0.5)
+        # the key source is not in the partner's product resource: read the gateway's replica
         rows = await conn.fetch("SELECT sku FROM gateway.products WHERE key_source = 'generator'")
     finally:
         await conn.close()
@@ -180,13 +213,17 @@ async def main() -> None:
     parser.add_argument("--full", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--extra-keys-workers", type=int, default=0)
+    parser.add_argument(
+        "--profile", type=Path, help="record a py-spy profile of every process into this folder"
+    )
+    parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
         f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
     )
     async with isolated_settings() as settings:
-        children = start_platform(settings, args.extra_keys_workers)
+        children = start_platform(settings, args.extra_keys_workers, args.profile)
         try:
             limits = httpx.Limits(max_connections=args.concurrency * 2)
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:
@@ -200,9 +237,11 @@ async def main() -> None:
                 show(f"full speed c={args.concurrency}", full)
         finally:
             for child in children:
-                child.terminate()
+                child.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
             for child in children:
                 child.wait(timeout=30)
+        if args.no_baseline:
+            return
         base = await run_baseline(
             settings.amqp_url, settings.sqlalchemy_url, args.full, args.concurrency
         )

@@ -1,0 +1,59 @@
+"""Summarise py-spy collapsed stacks (``-f raw``): where each process spends its samples.
+
+    .venv/bin/python bench/profile_report.py /tmp/prof [--top 25]
+
+For each file prints the share of samples by inclusive frame (function and module) for our
+code and the libraries it calls, so RESULTS.md can say where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+
+def frames(stack: str) -> list[str]:
+    out = []
+    for frame in stack.split(";"):
+        name, _, where = frame.partition(" (")
+        module = where.split(":")[0].rstrip(")")
+        short = "/".join(module.split("/")[-2:])
+        out.append(f"{name} ({short})")
+    return out
+
+
+def report(path: Path, top: int) -> None:
+    inclusive: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        names = frames(stack)
+        for name in set(names):
+            inclusive[name] += n
+        leaf[names[-1]] += n
+    print(f"\n== {path.name}: {total} samples")
+    print("-- inclusive")
+    for name, n in inclusive.most_common(top):
+        print(f"{100 * n / total:5.1f}%  {name}")
+    print("-- self")
+    for name, n in leaf.most_common(top):
+        print(f"{100 * n / total:5.1f}%  {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    for path in sorted(args.folder.glob("*.txt")):
+        report(path, args.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,10 @@ class PlaceOrder(Command):
     test: bool = Field(description="Test order: TEST- keys, no credit, no document")
     key_source: KeySource = Field(description="Which keys adapter issues the keys")
     fields: dict[str, str] = Field(default_factory=dict, description="Product's required fields")
+    vendor: str = Field(
+        default="",
+        description="Product's vendor: for vendor_api products, whose API and breaker issue keys",
+    )
 
 
 class CancelOrder(Command):

@@ -12,7 +12,7 @@ for any reason sends the very same message, which the receiver's inbox drops.
     REJECTED                  RELEASING_CREDIT                       │CreditCaptured
                                       │CreditReleased                ▼
                                       ▼                          COMPLETED
-                                    FAILED
+                                    FAILED (REJECTED when the reason is out_of_stock)
 
 Test orders skip credit and billing: ACCEPTED ──KeysIssued──▶ COMPLETED.
 A cancel is honoured only in ACCEPTED before key generation was requested; a reservation that
@@ -77,6 +77,10 @@ def step_id(order_id: uuid.UUID, step: str) -> uuid.UUID:
     return uuid.uuid5(_STEP_NAMESPACE, f"{order_id}:{step}")
 
 
+OUT_OF_STOCK = "out_of_stock"
+"""KeysFailed reason that means 'refused before any key existed': the order ends rejected."""
+
+
 @dataclass
 class OrderSaga:
     """One order's progress. ``version`` counts persisted transitions."""
@@ -100,6 +104,7 @@ class OrderSaga:
     key_count: int = 0
     completed_at: datetime | None = None
     version: int = 0
+    vendor: str = ""
     cancel_requested: bool = False
     _now: datetime | None = field(default=None, repr=False, compare=False)
 
@@ -122,6 +127,7 @@ class OrderSaga:
             test=cmd.test,
             key_source=cmd.key_source,
             fields=dict(cmd.fields),
+            vendor=cmd.vendor,
         )
         saga._now = now
         if cmd.test:
@@ -189,6 +195,8 @@ class OrderSaga:
     def _on_keys_failed(self, event: KeysFailed) -> list[Message]:
         self.reason = event.reason
         if self.test:
+            if event.reason == OUT_OF_STOCK:
+                return self._reject(event.reason)
             self.state = State.FAILED
             return [self._failed_event()]
         self.state = State.RELEASING_CREDIT
@@ -213,6 +221,9 @@ class OrderSaga:
         return self._complete()
 
     def _on_credit_released(self, _: CreditReleased) -> list[Message]:
+        if self.reason == OUT_OF_STOCK:
+            # too few keys: refused before any key was taken, so a rejection, not a failure
+            return self._reject(OUT_OF_STOCK)
         self.state = State.FAILED
         return [self._failed_event()]
 
@@ -263,6 +274,7 @@ class OrderSaga:
             test=self.test,
             key_source=self.key_source,
             fields=self.fields,
+            vendor=self.vendor,
         )
 
     def _release_credit(self) -> ReleaseCredit:
@@ -337,6 +349,10 @@ _STALE: frozenset[tuple[State, type[Message]]] = frozenset(
         (State.COMPLETED, ShipmentRecorded),
         (State.COMPLETED, CreditCaptured),
         (State.REJECTED, CreditRefused),
+        # out_of_stock: rejected after the reservation was released
+        (State.REJECTED, KeysFailed),
+        (State.REJECTED, CreditReleased),
+        (State.REJECTED, CreditReserved),
         (State.RELEASING_CREDIT, KeysFailed),
         (State.RELEASING_CREDIT, CreditReserved),
         (State.FAILED, KeysFailed),

@@ -1,5 +1,320 @@
-"""Ops: payments, bank statements, balances at a moment and the receivables report."""
+"""Ops: payments, bank statements, any partner's balance (now or at a moment) and the
+receivables report (ops token only). The credit service does the work; this is its face.
+
+- ``POST /api/v1/admin/payments`` one payment, the spec's body; ``POST
+  /api/v1/admin/bank-statements`` a ``1CClientBankExchange`` file (1.02/1.03, Windows-1251, DOS
+  or UTF-8), as the raw body or a multipart upload. Both answer where each payment's money went
+  (``{"payments": [...], "problems": [...]}``); a payment posted before (same payer, number,
+  date) is answered as it was applied and counts once, so a timed-out post may simply be sent
+  again. An unknown payer or an unreadable section is reported in ``problems``; the rest is
+  booked. Malformed input is 422 and nothing is sent to credit.
+- ``GET /api/v1/admin/partners/{partner_id}/balance?at=`` the spec's balance of any partner.
+- ``GET /api/v1/admin/receivables?on=&format=json|csv`` debt per partner by age past due.
+"""
 
 from __future__ import annotations
 
-ROUTES: list[type] = []
+import base64
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from esd_contracts.credit.commands import PaymentOrder, PostBankStatement, PostPayments
+from esd_contracts.credit.queries import (
+    AgingRow,
+    GetReceivablesAging,
+    PaymentsPosted,
+    ReceivablesAging,
+)
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from gateway.adapters.queries import QueryFailed
+from gateway.controllers.balance import (
+    AT_DESCRIPTION,
+    balance_read,
+    checked_at,
+    fetch_balance,
+)
+from gateway.domain.errors import Unavailable
+from gateway.domain.inn import is_valid_inn
+from gateway.domain.pricing import money
+from gateway.http.deps import ops_guard
+from gateway.http.errors import ApiError
+from gateway.http.receivables_schemas import (
+    AgingRowRead,
+    AllocationRead,
+    PaymentCreate,
+    PaymentsRead,
+    PostedPaymentRead,
+    ReceivablesRead,
+    StatementProblemRead,
+)
+from gateway.http.schemas import BalanceRead
+from gateway.runtime import Gateway
+
+STATEMENT_HEADER = b"1CClientBankExchange"
+MAX_STATEMENT_BYTES = 64 * 1024 * 1024
+"""A 10,000-payment statement is about 10 MB; room for a month of a busy account."""
+STATEMENT_SECONDS = 120.0
+"""How long a statement may take to post (10,000 payments take a few seconds)."""
+MAX_AMOUNT = Decimal("1000000000000")
+_AMOUNT = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
+_KPP = re.compile(r"^\d{9}$")
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+def _amount(raw: str) -> Decimal:
+    text = raw.strip()
+    if not _AMOUNT.fullmatch(text):
+        raise ApiError(
+            422,
+            "validation_error",
+            'amount must be a decimal string with at most two places, e.g. "15000.00"',
+            extra={"errors": [{"field": "amount", "message": "not a money amount"}]},
+        )
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules it out
+        raise ApiError(422, "validation_error", "amount is not a number") from exc
+    if value <= 0 or value >= MAX_AMOUNT:
+        raise ApiError(
+            422,
+            "validation_error",
+            "amount must be above zero",
+            extra={"errors": [{"field": "amount", "message": "out of range"}]},
+        )
+    return value
+
+
+def payment_order(data: PaymentCreate, today: dt.date) -> PaymentOrder:
+    """The checked payment as credit's contract; 422 with a stable code otherwise."""
+    inn = data.payer_inn.strip()
+    if not is_valid_inn(inn):
+        raise ApiError(
+            422, "invalid_inn", "payer_inn must be 10 or 12 digits with valid control digits"
+        )
+    if data.payer_kpp is not None and not _KPP.fullmatch(data.payer_kpp):
+        raise ApiError(422, "validation_error", "payer_kpp must be 9 digits")
+    number = data.number.strip()
+    if not number:
+        raise ApiError(422, "validation_error", "number must not be blank")
+    if data.date > today:
+        # the date is the day the money reached the account: it cannot be tomorrow
+        raise ApiError(
+            422, "validation_error", f"date {data.date} is in the future (today is {today})"
+        )
+    return PaymentOrder(
+        payer_inn=inn,
+        amount=_amount(data.amount),
+        date=data.date,
+        number=number,
+        purpose=data.purpose,
+        payer_kpp=data.payer_kpp,
+        payer_name=data.payer_name,
+    )
+
+
+def payments_read(answer: PaymentsPosted) -> PaymentsRead:
+    return PaymentsRead(
+        payments=[
+            PostedPaymentRead(
+                number=p.number,
+                partner_id=p.partner_id,
+                amount=money(p.amount),
+                allocations=[
+                    AllocationRead(document=a.document, amount=money(a.amount))
+                    for a in p.allocations
+                ],
+                unallocated=money(p.unallocated),
+                date=p.date,
+                payer_inn=p.payer_inn,
+                status=p.status,
+            )
+            for p in answer.payments
+        ],
+        problems=[
+            StatementProblemRead(code=p.code, detail=p.detail, line=p.line, number=p.number)
+            for p in answer.problems
+        ],
+    )
+
+
+async def statement_bytes(request: Request[Any, Any, Any]) -> tuple[bytes, str | None]:
+    """The file: the first uploaded file of a multipart form, or the raw body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        if not uploads:
+            raise ApiError(
+                422, "validation_error", "the form holds no file: upload the statement as 'file'"
+            )
+        upload = next((u for k, u in form.multi_items() if k == "file"), uploads[0])
+        assert isinstance(upload, UploadFile)
+        return await upload.read(), upload.filename
+    return await request.body(), None
+
+
+def check_statement(content: bytes) -> None:
+    """Refuse at once what is not a statement at all (nothing is sent to credit)."""
+    if not content.strip():
+        raise ApiError(422, "validation_error", "the statement file is empty")
+    head = content[:256].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(STATEMENT_HEADER):
+        raise ApiError(
+            422,
+            "invalid_statement",
+            "not a 1CClientBankExchange file: it must start with the line 1CClientBankExchange",
+        )
+
+
+def _aging_row(row: AgingRow, totals: bool = False) -> AgingRowRead:
+    return AgingRowRead(
+        partner_id=None if totals else row.partner_id,
+        inn=row.inn,
+        company_name=row.company_name,
+        current=money(row.current),
+        overdue_1_7=money(row.overdue_1_7),
+        overdue_8_30=money(row.overdue_8_30),
+        overdue_30_plus=money(row.overdue_30_plus),
+        total=money(row.total),
+    )
+
+
+def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
+    if format is not None:
+        return format == "csv"
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == "text/csv" for part in accept.split(","))
+
+
+class ReceivablesController(Controller):
+    path = "/api/v1/admin"
+    guards = [ops_guard]  # noqa: RUF012
+    tags = ["ops", "receivables"]  # noqa: RUF012
+
+    @post(
+        "/payments",
+        status_code=200,
+        summary="Post a payment: applied to the documents its purpose names, then to the oldest "
+        "open ones; the rest stays as unallocated credit. The same payment twice counts once",
+    )
+    async def post_payment(
+        self, data: JSONBody[PaymentCreate], gateway: NamedDependency[Gateway]
+    ) -> PaymentsRead:
+        order = payment_order(data, gateway.service.clock.today_moscow())
+        command = PostPayments(
+            correlation_id=uuid.uuid4(),
+            occurred_at=gateway.service.clock.now(),
+            payments=(order,),
+        )
+        try:
+            answer = await gateway.queries.ask(command, PaymentsPosted)
+        except QueryFailed as exc:
+            raise Unavailable(
+                "the credit service did not answer; the payment may have been posted, and "
+                "posting it again counts it once"
+            ) from exc
+        return payments_read(answer)
+
+    @post(
+        "/bank-statements",
+        status_code=200,
+        request_max_body_size=MAX_STATEMENT_BYTES,
+        summary="Post a 1CClientBankExchange statement (raw body or multipart 'file'; "
+        "Windows-1251, DOS or UTF-8): every incoming payment as POST /payments does, with a "
+        "problem per section or line that could not be booked",
+    )
+    async def post_bank_statement(
+        self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    ) -> PaymentsRead:
+        content, filename = await statement_bytes(request)
+        check_statement(content)
+        command = PostBankStatement(
+            correlation_id=uuid.uuid4(),
+            occurred_at=gateway.service.clock.now(),
+            content_base64=base64.b64encode(content).decode("ascii"),
+            filename=filename,
+        )
+        try:
+            answer = await gateway.queries.ask(command, PaymentsPosted, seconds=STATEMENT_SECONDS)
+        except QueryFailed as exc:
+            raise Unavailable(
+                "the credit service did not answer; the statement may have been posted, and "
+                "posting it again counts each payment once"
+            ) from exc
+        if not answer.payments and any(p.code == "not_a_statement" for p in answer.problems):
+            raise ApiError(
+                422,
+                "invalid_statement",
+                "not a 1CClientBankExchange file",
+                extra={"problems": [p.model_dump(mode="json") for p in answer.problems]},
+            )
+        return payments_read(answer)
+
+    @get(
+        "/partners/{partner_id:uuid}/balance",
+        summary="Any partner's balance, now or at a past moment",
+    )
+    async def partner_balance(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        at: Annotated[dt.datetime | None, QueryParameter(description=AT_DESCRIPTION)] = None,
+    ) -> BalanceRead:
+        answer = await fetch_balance(gateway, partner_id, checked_at(at))
+        if answer is None:
+            raise ApiError(404, "not_found", "no credit line for this partner (at that moment)")
+        return balance_read(answer)
+
+    @get(
+        "/receivables",
+        summary="Receivables by partner and age past due (current, 1-7, 8-30, 30+ days) on a "
+        "day; JSON, or CSV with format=csv or Accept: text/csv",
+        response_description="JSON report, or text/csv",
+    )
+    async def receivables(
+        self,
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+        on: Annotated[
+            dt.date | None, QueryParameter(description="Report day (Moscow); today by default")
+        ] = None,
+        format: Annotated[
+            Literal["json", "csv"] | None, QueryParameter(description="json (default) or csv")
+        ] = None,
+    ) -> Response[Any]:
+        csv = _wants_csv(request, format)
+        query = GetReceivablesAging(
+            correlation_id=uuid.uuid4(),
+            occurred_at=gateway.service.clock.now(),
+            on=on,
+            format="csv" if csv else "json",
+        )
+        try:
+            answer = await gateway.queries.ask(query, ReceivablesAging, seconds=30.0)
+        except QueryFailed as exc:
+            raise Unavailable("the credit service did not answer; retry shortly") from exc
+        if csv:
+            return Response(
+                answer.csv or "",
+                media_type=CSV_MEDIA_TYPE,
+                headers={
+                    "Content-Disposition": f'attachment; filename="receivables-{answer.on}.csv"'
+                },
+            )
+        return Response(
+            ReceivablesRead(
+                on=answer.on,
+                rows=[_aging_row(r) for r in answer.rows],
+                totals=_aging_row(answer.totals, totals=True),
+            )
+        )
+
+
+ROUTES: list[type] = [ReceivablesController]

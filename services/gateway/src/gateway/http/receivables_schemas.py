@@ -1,0 +1,93 @@
+"""HTTP bodies of payments, bank statements, balances at a moment and the receivables report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from gateway.http.schemas import MoneyStr
+
+
+class PaymentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One payment received on the distributor's account (the spec's body)."""
+
+    payer_inn: Annotated[str, msgspec.Meta(description="Payer's ИНН, 10 or 12 digits")]
+    amount: Annotated[
+        str, msgspec.Meta(description='Amount received, RUB, a decimal string: "15000.00"')
+    ]
+    date: Annotated[
+        dt.date, msgspec.Meta(description="Day the money reached the distributor's account")
+    ]
+    number: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=64, description="Payment order number")
+    ]
+    purpose: Annotated[
+        str, msgspec.Meta(max_length=2000, description="Назначение платежа, as written")
+    ] = ""
+    payer_kpp: (
+        Annotated[str, msgspec.Meta(description="Payer's КПП, tells branches sharing an ИНН apart")]
+        | None
+    ) = None
+    payer_name: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class AllocationRead(msgspec.Struct):
+    document: str
+    amount: MoneyStr
+
+
+class PostedPaymentRead(msgspec.Struct):
+    number: str
+    partner_id: uuid.UUID | None
+    amount: MoneyStr
+    allocations: list[AllocationRead]
+    unallocated: MoneyStr
+    date: dt.date | None = None
+    payer_inn: str | None = None
+    status: Annotated[
+        str,
+        msgspec.Meta(
+            description="posted; duplicate (posted before, counted once, answered as applied); "
+            "unknown_payer or ambiguous_payer (nothing booked)"
+        ),
+    ] = "posted"
+
+
+class StatementProblemRead(msgspec.Struct):
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            description="unreadable_line, invalid_document, missing_field, invalid_amount, "
+            "invalid_date, unknown_payer, ambiguous_payer, unterminated_document, ..."
+        ),
+    ]
+    detail: str
+    line: Annotated[int | None, msgspec.Meta(description="Line of the file, from 1")] = None
+    number: str | None = None
+
+
+class PaymentsRead(msgspec.Struct):
+    """The spec's answer, plus what was not booked and why."""
+
+    payments: list[PostedPaymentRead]
+    problems: list[StatementProblemRead] = msgspec.field(default_factory=list)
+
+
+class AgingRowRead(msgspec.Struct):
+    partner_id: uuid.UUID | None
+    inn: str | None
+    company_name: str | None
+    current: Annotated[MoneyStr, msgspec.Meta(description="Not yet due")]
+    overdue_1_7: MoneyStr
+    overdue_8_30: MoneyStr
+    overdue_30_plus: MoneyStr
+    total: MoneyStr
+
+
+class ReceivablesRead(msgspec.Struct):
+    on: Annotated[dt.date, msgspec.Meta(description="Report day (Europe/Moscow)")]
+    rows: list[AgingRowRead]
+    totals: AgingRowRead

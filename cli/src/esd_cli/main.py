@@ -16,7 +16,13 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("asyncapi", help="write each service's AsyncAPI document to docs/asyncapi")
     commands.add_parser("migrate", help="apply every service's migrations and exit")
 
+    from esd_cli import ops
+
+    ops.add_commands(commands)  # seed, approve, load-pool, bank-statement, dlq, saga, ...
+
     args = parser.parse_args(argv)
+    if args.command in ops.OPS_COMMANDS:
+        sys.exit(ops.run(args))
     if args.command == "run":
         from esd_cli.launcher import run_platform
 

@@ -89,7 +89,20 @@ async def replay(cmd: ReplayFinanceEvents, uow: UnitOfWork) -> FinanceEventsRepl
     were first emitted with (a ledger that has them drops them)."""
     lines = closed = 0
     day = cmd.date_from
-    while day <= cmd.date_to:
+    if cmd.number is not None:
+        # one document: one pass over its own date instead of every day of the period
+        async with uow.engine.connect() as conn:
+            found = await repository.load_documents(
+                conn, number=cmd.number, partner_id=cmd.partner_id, with_lines=False
+            )
+        if not found or not cmd.date_from <= found[0].date <= cmd.date_to:
+            return FinanceEventsReplayed(
+                date_from=cmd.date_from, date_to=cmd.date_to, lines=0, closed=0
+            )
+        day = last = found[0].date
+    else:
+        last = cmd.date_to
+    while day <= last:
         async with uow.transaction() as tx:
             documents = await repository.load_documents(
                 tx.conn,

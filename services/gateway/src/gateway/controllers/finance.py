@@ -24,7 +24,7 @@ from esd_contracts.billing.queries import EdoDocument, EdoStatus, GetEdoStatus
 from esd_contracts.envelope import Query
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel
 
 from gateway.adapters.queries import QueryFailed
@@ -137,7 +137,7 @@ class FinanceController(Controller):
             Literal["unsent", "sent", "delivered", "rejected"] | None,
             QueryParameter(description="unsent = closed and not yet handed to the operator"),
         ] = None,
-        partner_id: uuid.UUID | None = None,
+        partner_id: FromQuery[uuid.UUID | None] = None,
         date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,

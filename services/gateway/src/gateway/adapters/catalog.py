@@ -194,9 +194,12 @@ async def search_products(
 # -- feeds --------------------------------------------------------------------------------------
 
 FEED_COLUMNS = (
-    "sku, name, vendor, version, category, kind, base_price, vat_rate, required_fields, "
-    "download_url, active, vendor_id, category_id, category_path"
+    "sku, name, vendor, version, category, kind, base_price, vat_rate, download_url, active, "
+    "vendor_id, category_id, required_fields::text AS fields_json, "
+    "category_path::text AS path_json"
 )
+"""A feed's columns; the JSON ones as text, decoded once per distinct value by the caller
+(a catalog has a few dozen category paths, and most products require no fields)."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,8 @@ class FeedState:
 
     products: int
     revisions: int
+    fingerprint: int
+    """Sum of a hash of every listed (sku, revision): any change of the set changes it."""
     latest_change: datetime | None
 
 
@@ -227,12 +232,14 @@ async def feed_state(conn: AsyncConnection, scope: FeedScope) -> FeedState:
         await conn.execute(
             text(
                 f"SELECT count(*) AS products, coalesce(sum(revision), 0) AS revisions, "
-                f"(SELECT max(updated_at) FROM products) AS latest FROM products WHERE {where}"
+                f"coalesce(sum(hashtextextended(sku || ':' || revision::text, 0)), 0) "
+                f"AS fingerprint, (SELECT max(updated_at) FROM products) AS latest "
+                f"FROM products WHERE {where}"
             ),
             params,
         )
     ).one()
-    return FeedState(int(row.products), int(row.revisions), row.latest)
+    return FeedState(int(row.products), int(row.revisions), int(row.fingerprint), row.latest)
 
 
 async def feed_category_paths(conn: AsyncConnection, scope: FeedScope) -> list[Any]:

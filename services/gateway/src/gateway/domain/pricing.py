@@ -3,11 +3,10 @@ price of a product after its price rules (its own, then its regional distributor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from esd_feeds.pricing import PriceRule, partner_price, rule_from_lines
+from esd_feeds.pricing import Adjustment, PriceRule, rule_from_lines
 
 KOPECK = Decimal("0.01")
 VAT_EXEMPT = "exempt"
@@ -37,7 +36,37 @@ def money(value: Decimal) -> str:
 # -- partner prices -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+class IndexedRule:
+    """A price rule prepared for pricing thousands of products in a row (a feed): its sku lines
+    by sku, and the best of its other lines remembered per (vendor, category path), since a
+    catalog has few of those. Resolves exactly as :meth:`esd_feeds.pricing.PriceRule.best`."""
+
+    def __init__(self, rule: PriceRule) -> None:
+        self.rule = rule
+        self._by_sku: dict[str, list[Adjustment]] = {}
+        self._general: list[Adjustment] = []
+        for adjustment in rule.adjustments:
+            if adjustment.sku is None:
+                self._general.append(adjustment)
+            else:
+                self._by_sku.setdefault(adjustment.sku, []).append(adjustment)
+        self._remembered: dict[tuple[str | None, tuple[str, ...]], Adjustment | None] = {}
+
+    def best(
+        self, sku: str, vendor_id: str | None, categories: tuple[str, ...]
+    ) -> Adjustment | None:
+        for_sku = self._by_sku.get(sku)
+        if for_sku:
+            # a matching sku line beats every other line (specificity's first component)
+            found = PriceRule(tuple(for_sku)).best(sku, vendor_id, categories)
+            if found is not None:
+                return found
+        key = (vendor_id, categories)
+        if key not in self._remembered:
+            self._remembered[key] = PriceRule(tuple(self._general)).best(sku, vendor_id, categories)
+        return self._remembered[key]
+
+
 class PartnerRules:
     """The price rules that apply to one partner: its own, then its regional distributor's.
 
@@ -45,15 +74,34 @@ class PartnerRules:
     from them (a feed, its ETag) changes whenever one of them changes.
     """
 
-    own: PriceRule | None = None
-    distributor: PriceRule | None = None
-    tag: tuple[object, ...] = ()
+    def __init__(
+        self,
+        own: PriceRule | None = None,
+        distributor: PriceRule | None = None,
+        tag: tuple[object, ...] = (),
+    ) -> None:
+        self.own = own
+        self.distributor = distributor
+        self.tag = tag
+        self._rules = tuple(IndexedRule(r) for r in (own, distributor) if r is not None)
+
+    def price_of(
+        self, sku: str, vendor_id: str | None, base_price: Decimal, categories: tuple[str, ...]
+    ) -> Decimal:
+        """This partner's price (as :func:`esd_feeds.pricing.partner_price` decides it);
+        ``categories`` are the ids of the product's category path, root first."""
+        for rule in self._rules:
+            adjustment = rule.best(sku, vendor_id, categories)
+            if adjustment is not None:
+                return adjustment.apply(base_price)
+        return base_price.quantize(KOPECK, rounding=ROUND_HALF_UP)
 
     def price(self, product: PricedProduct) -> Decimal:
-        """This partner's price of ``product`` (see :func:`esd_feeds.pricing.partner_price`)."""
-        return partner_price(
-            _Priced(product.sku, product.vendor_id, Decimal(product.base_price)),
-            (self.own, self.distributor),
+        """This partner's price of a replica row."""
+        return self.price_of(
+            product.sku,
+            product.vendor_id,
+            Decimal(product.base_price),
             category_ids(product.category_path),
         )
 
@@ -72,13 +120,6 @@ class PricedProduct(Protocol):
     def base_price(self) -> Decimal: ...
     @property
     def category_path(self) -> Any: ...
-
-
-@dataclass(frozen=True)
-class _Priced:
-    sku: str
-    vendor_id: str | None
-    base_price: Decimal
 
 
 def category_ids(path: Any) -> tuple[str, ...]:

@@ -6,19 +6,22 @@ the pure writers of :mod:`esd_feeds.writers` chunk by chunk, so a 200,000-produc
 sits whole in memory. The writers are plain (synchronous) generators that pull offers; the
 cursor is asynchronous. SQLAlchemy's own bridge (``greenlet_spawn`` / ``await_only``, the
 mechanism of its asyncio extension) lets the writer's pull await the next batch, so the writers
-stay pure and format-agnostic here.
+stay pure and format-agnostic here. A feed small enough is kept by its ETag as it is sent and
+served again from memory until the catalog or the partner's rules change
+(:mod:`gateway.adapters.feed_cache`).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from esd_contracts.catalog.commands import (
     ImportPriceList,
@@ -28,7 +31,7 @@ from esd_contracts.catalog.commands import (
 )
 from esd_contracts.catalog.events import PriceAdjustment, PriceRuleChanged
 from esd_feeds.etag import etag_matches, feed_etag
-from esd_feeds.offers import Offer, Shop, categories_from_paths, offer_from_product
+from esd_feeds.offers import Offer, RequiredFieldSpec, Shop, categories_from_paths
 from esd_feeds.writers import MEDIA_TYPES, write_feed
 from esd_platform.logging import get_logger
 from sqlalchemy import Row
@@ -37,10 +40,11 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 from gateway.adapters import catalog as store
 from gateway.adapters import repository
+from gateway.adapters.feed_cache import cache_for, replay
 from gateway.adapters.queries import QueryFailed
 from gateway.domain.errors import NotFound, Unavailable
 from gateway.domain.ordering import ProductTerms
-from gateway.domain.pricing import PartnerRules
+from gateway.domain.pricing import PartnerRules, category_ids
 from gateway.runtime import Gateway
 
 log = get_logger("esd.gateway.catalog")
@@ -111,6 +115,7 @@ async def export_feed(
             since.isoformat() if since else None,
             state.products,
             state.revisions,
+            state.fingerprint,
             state.latest_change.isoformat() if state.latest_change else None,
             rules.tag,
         )
@@ -119,6 +124,11 @@ async def export_feed(
         if etag_matches(if_none_match, etag):
             await conn.close()
             return Feed(etag, media_type, filename, None)
+        cache = cache_for(gateway.service.settings.database_url)
+        kept = cache.get(etag)
+        if kept is not None:
+            await conn.close()
+            return Feed(etag, media_type, filename, replay(kept))
         paths = await store.feed_category_paths(conn, scope)
     except BaseException:
         await conn.close()
@@ -132,7 +142,7 @@ async def export_feed(
         generated_at=state.latest_change or EPOCH,
         shop=Shop(url=gateway.settings.public_base_url or Shop().url),
     )
-    return Feed(etag, media_type, filename, body)
+    return Feed(etag, media_type, filename, cache.keep(etag, body))
 
 
 async def _stream(
@@ -148,6 +158,9 @@ async def _stream(
     """The feed's UTF-8 chunks; owns ``conn`` and closes it when done or abandoned."""
     sql, params = store.feed_rows_sql(scope)
 
+    paths_by_json: dict[str, tuple[str, ...]] = {}
+    fields_by_json: dict[str, tuple[RequiredFieldSpec, ...]] = {}
+
     def offers() -> Iterator[Offer]:
         # runs inside greenlet_spawn: await_only suspends this pull until the batch arrives
         result = await_only(conn.stream(sql, params))
@@ -156,7 +169,29 @@ async def _stream(
             if not rows:
                 return
             for row in rows:
-                yield offer_from_product(cast(Mapping[str, Any], row._mapping), rules.price(row))
+                categories = paths_by_json.get(row.path_json)
+                if categories is None:
+                    categories = category_ids(json.loads(row.path_json))
+                    paths_by_json[row.path_json] = categories
+                fields = fields_by_json.get(row.fields_json)
+                if fields is None:
+                    fields = required_fields_of(json.loads(row.fields_json))
+                    fields_by_json[row.fields_json] = fields
+                yield Offer(
+                    sku=row.sku,
+                    name=row.name,
+                    vendor=row.vendor,
+                    version=row.version,
+                    category=row.category,
+                    kind=row.kind,
+                    price=rules.price_of(row.sku, row.vendor_id, row.base_price, categories),
+                    vat_rate=row.vat_rate,
+                    download_url=row.download_url,
+                    active=row.active,
+                    vendor_id=row.vendor_id,
+                    category_id=row.category_id,
+                    required_fields=fields,
+                )
 
     chunks = write_feed(
         format,
@@ -174,6 +209,13 @@ async def _stream(
             yield chunk.encode()
     finally:
         await conn.close()
+
+
+def required_fields_of(lines: Any) -> tuple[RequiredFieldSpec, ...]:
+    return tuple(
+        RequiredFieldSpec(str(f["name"]), str(f.get("title") or f["name"]), str(f["pattern"]))
+        for f in lines or ()
+    )
 
 
 def parse_since(value: str | None) -> datetime | None:

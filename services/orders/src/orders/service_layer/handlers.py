@@ -5,12 +5,16 @@ from __future__ import annotations
 from esd_contracts.envelope import Message
 from esd_contracts.orders.commands import PlaceOrder
 from esd_platform.logging import get_logger
+from esd_platform.observability import observe_saga
 from esd_platform.uow import UnitOfWork
+from sqlalchemy import text
 
 from orders.adapters import repository
-from orders.domain.saga import OrderSaga
+from orders.domain.saga import FINAL, OrderSaga
 
 log = get_logger("esd.orders")
+
+_STARTED = text("SELECT created_at FROM sagas WHERE order_id = :order_id")
 
 
 async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> None:
@@ -29,6 +33,7 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> None:
 async def apply_reply(message: Message, uow: UnitOfWork) -> None:
     """Apply a service's reply (or a cancel) to the order's saga under a row lock."""
     order_id = message.order_id  # type: ignore[attr-defined]
+    took: float | None = None
     async with uow.transaction(message.message_id) as tx:
         if tx.duplicate:
             return
@@ -49,3 +54,8 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
                 previous=before.value,
                 cause=type(message).__name__,
             )
+            if saga.state in FINAL:  # once per order: its saga's duration, by outcome
+                started = (await tx.conn.execute(_STARTED, {"order_id": order_id})).scalar()
+                took = (uow.clock.now() - started).total_seconds() if started else None
+    if took is not None:  # committed
+        observe_saga(saga.state.value, took)

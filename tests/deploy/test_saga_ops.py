@@ -75,7 +75,8 @@ async def test_a_rejected_saga_is_timed_and_its_history_shown() -> None:
             )
 
             async def rejected() -> bool:
-                return (await ops.saga_history(settings, order_id))["saga"]["state"] == "rejected"
+                shown = await ops.saga_history(settings, order_id)
+                return bool(shown["saga"]["state"] == "rejected")
 
             await wait_for(rejected, what="the saga rejected")
             shown = await ops.saga_history(settings, order_id)

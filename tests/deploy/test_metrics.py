@@ -129,3 +129,39 @@ async def test_metrics_port_off_by_default(monkeypatch: pytest.MonkeyPatch) -> N
     )
     await asyncio.sleep(0)
     await service.engine.dispose()
+
+
+async def test_keys_metrics_show_pool_stock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from esd_contracts.keys.commands import LoadKeyPool, PoolLoaded
+    from esd_platform.testing import ask
+    from keys.bootstrap import build_service as build_keys
+
+    port = free_port()
+    monkeypatch.setenv("ESD_METRICS_PORT", str(port))
+    monkeypatch.setenv("ESD_METRICS_HOST", "127.0.0.1")
+    monkeypatch.setenv("ESD_METRICS_INTERVAL", "0.2")
+    sku = f"POOL-{uuid.uuid4().hex[:8]}"
+    async with isolated_settings() as settings:
+        service = build_keys(settings)
+        await service.start()
+        try:
+            loaded = await ask(
+                service.broker,
+                LoadKeyPool(
+                    correlation_id=uuid.uuid4(),
+                    occurred_at=datetime.now(UTC),
+                    sku=sku,
+                    keys=tuple(f"{sku}-KEY-{n}" for n in range(3)),
+                ),
+                PoolLoaded,
+            )
+            assert loaded.available == 3
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+
+                async def stocked() -> bool:
+                    body = (await http.get("/metrics")).text
+                    return value(body, "esd_key_stock", sku=sku) == 3
+
+                await wait_for(stocked, timeout=15, what="the pool's stock on /metrics")
+        finally:
+            await service.stop()

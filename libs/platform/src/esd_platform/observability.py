@@ -107,7 +107,9 @@ def observe_saga(outcome: str, seconds: float) -> None:
 
 def add_sampler(service: Service, sampler: Sampler) -> None:
     """Run ``sampler(service)`` with the others at every interval (e.g. stock gauges)."""
-    _samplers.setdefault(service.name, []).append(sampler)
+    samplers = _samplers.setdefault(service.name, [])
+    if sampler not in samplers:
+        samplers.append(sampler)
 
 
 def consumed_queues(service_name: str) -> list[str]:
@@ -119,6 +121,44 @@ def consumed_queues(service_name: str) -> list[str]:
     return queues
 
 
+async def sample_keys(service: Service) -> None:
+    """Key stock per pool and each vendor's circuit, asked of the keys service over the bus
+    (any keys worker answers; the vendor circuit is the worst state any worker reports)."""
+    from esd_contracts.keys.queries import GetKeyStock, GetVendorHealth, KeyStock, VendorHealth
+
+    stock = await _ask(service, GetKeyStock(**_meta()), KeyStock)
+    for item in stock.items:
+        KEY_STOCK.labels(sku=item.sku).set(item.available)
+    health = await _ask(service, GetVendorHealth(**_meta()), VendorHealth)
+    for vendor in health.vendors:
+        VENDOR_CIRCUIT.labels(vendor=vendor.vendor or "default").set(
+            CIRCUIT_STATES.get(vendor.circuit, 2)
+        )
+
+
+def _meta() -> dict[str, Any]:
+    import uuid
+    from datetime import UTC, datetime
+
+    return {"correlation_id": uuid.uuid4(), "occurred_at": datetime.now(UTC)}
+
+
+async def _ask(service: Service, query: Any, answer: type[Any]) -> Any:
+    from esd_platform.messaging import topic_exchange
+
+    reply = await service.broker.request(
+        query.model_dump_json().encode(),
+        exchange=topic_exchange(query.exchange_name()),
+        routing_key=query.message_type(),
+        timeout=3,
+        content_type="application/json",
+        message_id=str(query.message_id),
+        correlation_id=str(query.correlation_id),
+        message_type=query.message_type(),
+    )
+    return answer.model_validate_json(reply.body)
+
+
 def instrument(service: Service) -> None:
     """Broker metrics always (cheap); the metrics port and samplers when ESD_METRICS_PORT ≠ 0."""
     service.broker.add_middleware(
@@ -127,6 +167,8 @@ def instrument(service: Service) -> None:
     settings = MetricsSettings()
     if settings.metrics_port == 0:
         return
+    if service.name == "keys":
+        add_sampler(service, sample_keys)
     exporter = MetricsExporter(service, settings)
     service.on_start(exporter.start)
     service.on_stop(exporter.stop)

@@ -4,7 +4,9 @@ without price rules of their own all get the same bytes.
 A feed is still streamed the first time (its chunks are kept as they are sent, and dropped if
 it grows beyond ``max_entry`` bytes), so a large catalog never sits whole in memory; a small
 one is served again from here until the catalog or the partner's rules change, which changes
-the ETag. Bounded by ``max_bytes`` in total, least recently used out first.
+the ETag. Only whole-catalog feeds are kept (a delta's ``since`` is each shop's own). Bounded
+by ``max_bytes`` in total (32 MiB: the gateway stays well under 200 MB), least recently used
+out first.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
-MAX_BYTES = 64 * 1024 * 1024
-MAX_ENTRY = 16 * 1024 * 1024
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ENTRY = 12 * 1024 * 1024
 
 
 class FeedCache:
@@ -34,7 +36,7 @@ class FeedCache:
         size = sum(len(c) for c in chunks)
         if size > self.max_entry or key in self._entries:
             return
-        self._entries[key] = chunks
+        self._entries[key] = coalesced(chunks)
         self._sizes[key] = size
         self._total += size
         while self._total > self.max_bytes and self._entries:
@@ -58,6 +60,25 @@ class FeedCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+REPLAY_BLOCK = 1024 * 1024
+
+
+def coalesced(chunks: list[bytes], block: int = REPLAY_BLOCK) -> list[bytes]:
+    """The same bytes in blocks of about ``block``: a kept feed is sent in few large writes."""
+    blocks: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= block:
+            blocks.append(b"".join(pending))
+            pending, size = [], 0
+    if pending:
+        blocks.append(b"".join(pending))
+    return blocks
 
 
 async def replay(chunks: list[bytes]) -> AsyncIterator[bytes]:

@@ -125,7 +125,7 @@ async def export_feed(
             await conn.close()
             return Feed(etag, media_type, filename, None)
         cache = cache_for(gateway.service.settings.database_url)
-        kept = cache.get(etag)
+        kept = cache.get(etag) if since is None else None
         if kept is not None:
             await conn.close()
             return Feed(etag, media_type, filename, replay(kept))
@@ -142,7 +142,7 @@ async def export_feed(
         generated_at=state.latest_change or EPOCH,
         shop=Shop(url=gateway.settings.public_base_url or Shop().url),
     )
-    return Feed(etag, media_type, filename, cache.keep(etag, body))
+    return Feed(etag, media_type, filename, cache.keep(etag, body) if since is None else body)
 
 
 async def _stream(

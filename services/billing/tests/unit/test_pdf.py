@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from billing.adapters.pdf import render
@@ -53,3 +54,19 @@ class TestPrintableForm:
     def test_missing_font_falls_back_to_dejavu(self) -> None:
         pdf = render(snapshot(line(1, "1.00")), SELLER, Path(f"/nope/{uuid.uuid4()}.ttf"), BOLD)
         assert "ESD-2026-000042" in text_of(pdf)
+
+    def test_compact_font_is_used_for_cyrillic_and_latin(self) -> None:
+        from billing.adapters.pdf import _faces
+
+        regular, bold = _faces(FONT, BOLD, ["ООО «Ромашка» № 5 — Kaspersky™ ₽"])
+        assert regular != FONT
+        assert "compact" in regular.name
+        assert "compact" in bold.name
+
+    def test_a_character_outside_the_compact_cut_prints_with_the_full_font(self) -> None:
+        from billing.adapters.pdf import _faces
+
+        assert _faces(FONT, BOLD, ["Ключ ∞ ☃"]) == (FONT, BOLD)
+        document = snapshot(line(1, "1.00"))
+        odd = replace(document, lines=(replace(document.lines[0], name="Снеговик ☃"),))
+        assert "Снеговик" in text_of(render(odd, SELLER, FONT, BOLD))

@@ -105,8 +105,10 @@ def test_every_service_is_deployed_with_probes_and_requests() -> None:
         assert refs == {"esd-config", "esd-secrets"}
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["metrics"] == 9100
-    for name in BACKEND:
+    for name in (*BACKEND, "gateway"):
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        # the process's own readiness (database and broker): one service down must not take
+        # the others (or the gateway) out of service
         assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
 
 

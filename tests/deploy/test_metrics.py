@@ -165,3 +165,22 @@ async def test_keys_metrics_show_pool_stock(monkeypatch: pytest.MonkeyPatch) -> 
                 await wait_for(stocked, timeout=15, what="the pool's stock on /metrics")
         finally:
             await service.stop()
+
+
+async def test_a_taken_metrics_port_does_not_stop_the_service() -> None:
+    """Two services in one process (the embedded run): the second finds the port taken, warns,
+    and goes on; the first serves the process's registry for both."""
+    from types import SimpleNamespace
+
+    from esd_platform.observability import MetricsExporter, MetricsSettings
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = MetricsSettings(metrics_port=port, metrics_host="127.0.0.1", metrics_interval=60)
+        service = SimpleNamespace(name="nothing", schema="nothing")
+        exporter = MetricsExporter(service, settings)  # type: ignore[arg-type]
+        await exporter.start(service)  # type: ignore[arg-type]
+        assert exporter._server is None
+        await exporter.stop(service)  # type: ignore[arg-type]

@@ -183,21 +183,30 @@ class MetricsExporter:
         self._server: asyncio.Server | None = None
         self._sampler: asyncio.Task[None] | None = None
         self._amqp: Any = None
+        self._stopping = asyncio.Event()
         self.port = settings.metrics_port
 
     async def start(self, _: Service) -> None:
-        self._server = await asyncio.start_server(
-            self._handle, self.settings.metrics_host, self.settings.metrics_port
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
         self._sampler = asyncio.create_task(self._sample_forever(), name="metrics-sampler")
+        try:
+            self._server = await asyncio.start_server(
+                self._handle, self.settings.metrics_host, self.settings.metrics_port
+            )
+        except OSError as error:
+            # several services in one process (the embedded run) or granian workers: the first
+            # serves the process's registry (theirs too); a service never fails over its metrics
+            log.warning("metrics_port_unavailable", port=self.port, error=repr(error))
+            return
+        self.port = self._server.sockets[0].getsockname()[1]
         log.info("metrics_serving", port=self.port)
 
     async def stop(self, _: Service) -> None:
+        self._stopping.set()
         if self._sampler is not None:
+            # the flag ends the loop at its next turn; cancel() alone can be swallowed by a
+            # wait_for whose inner step finished at the same moment (Python 3.11)
             self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
+            await asyncio.wait({self._sampler}, timeout=10)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -208,9 +217,10 @@ class MetricsExporter:
     # -- sampling ---------------------------------------------------------------------------
 
     async def _sample_forever(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.sample()
-            await asyncio.sleep(self.settings.metrics_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.metrics_interval)
 
     async def sample(self) -> None:
         """Refresh the gauges once; a failing source is flagged, never fatal."""

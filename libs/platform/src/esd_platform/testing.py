@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -71,10 +72,26 @@ def sweep_test_vhosts() -> None:
     for name in listed.stdout.decode().split():
         if name.startswith("esd_test_") and not _owner_alive(name):
             with contextlib.suppress(Exception):
-                _rabbitmqctl_locked(("delete_vhost", name))
+                _rabbitmqctl_locked(("delete_vhost", name), 20, 1)
 
 
-def _rabbitmqctl_locked(args: tuple[str, ...]) -> None:
+def _run_ctl(args: list[str], timeout: float) -> tuple[int, str]:
+    """Run one rabbitmqctl in its own process group; on timeout kill the group, so no Erlang
+    CLI node outlives us holding one of the eleven distribution ports."""
+    child = subprocess.Popen(  # noqa: S603 - fixed command, our own arguments
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        _, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return -1, "timed out"
+    return child.returncode, err.decode()[-500:]
+
+
+def _rabbitmqctl_locked(args: tuple[str, ...], timeout: float = 60, attempts: int = 5) -> None:
     """One ``rabbitmqctl`` at a time on this machine, retried: each call boots an Erlang CLI
     node that needs a distribution port from a range of eleven, so parallel test processes
     calling it at once fail with ``nodistribution``."""
@@ -82,23 +99,16 @@ def _rabbitmqctl_locked(args: tuple[str, ...]) -> None:
     error = ""
     with _CTL_LOCK.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for attempt in range(5):
-            try:
-                done = subprocess.run(  # noqa: S603 - fixed command, our own arguments
-                    [ctl, *args], capture_output=True, timeout=60, check=False
-                )
-            except subprocess.TimeoutExpired:
-                error = "timed out"
-                continue
-            if done.returncode == 0:
+        for attempt in range(attempts):
+            code, error = _run_ctl([ctl, *args], timeout)
+            if code == 0:
                 return
-            error = done.stderr.decode()[-500:]
             time.sleep(0.5 * (attempt + 1))
     raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {error}")
 
 
-async def _rabbitmqctl(*args: str) -> None:
-    await asyncio.to_thread(_rabbitmqctl_locked, args)
+async def _rabbitmqctl(*args: str, seconds: float = 60, attempts: int = 5) -> None:
+    await asyncio.to_thread(_rabbitmqctl_locked, args, seconds, attempts)
 
 
 async def _admin(settings: PlatformSettings, statement: str) -> None:
@@ -140,7 +150,7 @@ async def isolated_settings(**overrides: object) -> AsyncIterator[PlatformSettin
         # Best effort, bounded: a broker busy tearing down quorum queues must not hang the run;
         # sweep_test_vhosts() removes whatever is left when no test is connected.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(_rabbitmqctl("delete_vhost", vhost), 20)
+            await _rabbitmqctl("delete_vhost", vhost, seconds=20, attempts=1)
 
 
 async def wait_for(

@@ -2,8 +2,8 @@
 
 Before starting anything it checks that PostgreSQL and RabbitMQ answer at ESD_DATABASE_URL /
 ESD_AMQP_URL. Where PostgreSQL does not, an embedded one (the ``pgserver`` package) is started
-in ``var/pgdata`` and said so in one line. RabbitMQ has no embedded twin in this mode: the run
-stops with a clear message (see README, "Running without a RabbitMQ").
+in ``var/pgdata``; where RabbitMQ does not, every service runs in this one process on
+FastStream's in-memory broker (:mod:`esd_cli.embedded`). Either is said in one line.
 After the gateway is ready it creates (or re-keys) the demo partner and prints the gateway URL,
 the ops token and the demo partner's API key. A child that dies is restarted.
 """
@@ -24,6 +24,7 @@ import aio_pika
 import asyncpg
 import httpx
 from esd_platform.db import admin_connect_args
+from esd_platform.logging import configure_logging
 from esd_platform.settings import PlatformSettings
 
 from esd_cli.services import BACKEND
@@ -71,10 +72,13 @@ def _embedded_postgres(env: dict[str, str]) -> object:
             "esd: no PostgreSQL at ESD_DATABASE_URL and the embedded one is not installed "
             "(uv sync --extra embedded)"
         ) from exc
-    server = pgserver.get_server(str(VAR / "pgdata"), cleanup_mode="stop")
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        str(VAR / "pgdata"), cleanup_mode="stop"
+    )
     uri = server.get_uri()
-    env["ESD_DATABASE_URL"] = uri.rsplit("/", 1)[0] + "/esd"
-    say(f"no PostgreSQL reachable: started an embedded one at {env['ESD_DATABASE_URL']}")
+    base, _, query = uri.partition("?")
+    env["ESD_DATABASE_URL"] = base.rsplit("/", 1)[0] + "/esd" + (f"?{query}" if query else "")
+    say(f"no PostgreSQL reachable: started an embedded one (pgserver) in {VAR / 'pgdata'}")
     return server
 
 
@@ -123,6 +127,35 @@ def _wait_ready(base: str, deadline: float) -> bool:
     return False
 
 
+def _announce(base: str, token: str) -> None:
+    partner_id, api_key = _seed_demo_partner(base, token)
+    say(f"gateway      {base}   (OpenAPI {base}/schema)")
+    say(f"ops token    {token}")
+    say(f"demo partner {partner_id}   API key {api_key}")
+    say(
+        f'try: curl -s -X POST "{base}/api/v1/orders?wait=5" -H "Authorization: Bearer '
+        f'{api_key}" -H "Content-Type: application/json" -d \'{{"external_id": "demo-1", '
+        '"sku": "<a sku from /api/v1/catalog/products>", "quantity": 1}\''
+    )
+
+
+def _run_in_process(env: dict[str, str], base: str, token: str) -> int:
+    from esd_cli import embedded
+
+    os.environ.update(env)  # the settings below read the same ESD_* the processes would
+    settings = PlatformSettings()
+
+    async def when_ready() -> None:
+        if await asyncio.to_thread(_wait_ready, base, time.monotonic() + 90):
+            await asyncio.to_thread(_announce, base, token)
+        else:
+            say("the gateway did not become ready in 90 s; see the logs above")
+
+    configure_logging("esd", settings.log_level)
+    asyncio.run(embedded.serve(settings, when_ready=when_ready))
+    return 0
+
+
 def run_platform(keys_workers: int = 1) -> int:
     env = dict(os.environ)
     settings = PlatformSettings()
@@ -130,16 +163,20 @@ def run_platform(keys_workers: int = 1) -> int:
     embedded = None
     if not asyncio.run(_postgres_up(settings)):
         embedded = _embedded_postgres(env)
-    if not asyncio.run(_rabbit_up(settings)):
-        say(
-            f"no RabbitMQ reachable at {settings.amqp_url}: start one "
-            "(rabbitmq-server -detached, or docker compose up rabbitmq) and run again"
-        )
-        return 2
     token = _ops_token(env)
     port = env.setdefault("ESD_GATEWAY_PORT", "8080")
     base = f"http://127.0.0.1:{port}"
     env.setdefault("ESD_PUBLIC_BASE_URL", base)  # download links partners can follow as given
+    if not asyncio.run(_rabbit_up(settings)):
+        say(
+            f"no RabbitMQ reachable at {settings.amqp_url}: running every service in this "
+            "process on FastStream's in-memory broker"
+        )
+        try:
+            return _run_in_process(env, base, token)
+        finally:
+            if embedded is not None:
+                embedded.cleanup()  # type: ignore[attr-defined]
 
     commands: list[list[str]] = []
     for name in BACKEND:
@@ -160,15 +197,7 @@ def run_platform(keys_workers: int = 1) -> int:
     if not _wait_ready(base, time.monotonic() + 90):
         say("the gateway did not become ready in 90 s; see the logs above")
     else:
-        partner_id, api_key = _seed_demo_partner(base, token)
-        say(f"gateway      {base}   (OpenAPI {base}/schema)")
-        say(f"ops token    {token}")
-        say(f"demo partner {partner_id}   API key {api_key}")
-        say(
-            f'try: curl -s -X POST "{base}/api/v1/orders?wait=5" -H "Authorization: Bearer '
-            f'{api_key}" -H "Content-Type: application/json" -d \'{{"external_id": "demo-1", '
-            '"sku": "<a sku from /api/v1/catalog/products>", "quantity": 1}\''
-        )
+        _announce(base, token)
 
     while not stopping:
         for index, child in enumerate(children):

@@ -70,6 +70,9 @@ class Outbox:
         )
         self._delete = text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)')
 
+    def use_broker(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+
     async def stage(self, conn: AsyncConnection, messages: Sequence[Message]) -> None:
         """Write ``messages`` in the caller's transaction; they leave only if it commits."""
         if not messages:

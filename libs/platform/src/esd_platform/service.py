@@ -15,7 +15,8 @@ from pathlib import Path
 
 from esd_contracts.envelope import Message
 from esd_contracts.platform.events import ClockSet
-from faststream.rabbit import QueueType, RabbitQueue, RabbitRouter
+from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue, RabbitRouter
+from faststream.rabbit.subscriber import RabbitSubscriber
 from sqlalchemy import text
 
 from esd_platform.clock import Clock
@@ -56,10 +57,20 @@ class Service:
         self._on_stop: list[Hook] = []
         self._started = False
         self._broker_external = False
+        self._routers: list[RabbitRouter] = []
         instrument(self)  # broker metrics; /metrics, /health, /ready on ESD_METRICS_PORT if set
 
     def include(self, router: RabbitRouter) -> None:
+        self._routers.append(router)
         self.broker.include_router(router)
+
+    def attach(self, broker: RabbitBroker) -> None:
+        """Consume and publish through ``broker`` instead of this service's own: the embedded
+        run puts every service on one in-memory broker. Call before :meth:`start`."""
+        self.broker = broker
+        self.outbox.use_broker(broker)
+        for router in self._routers:
+            broker.include_router(router)
 
     def publishes(self, *messages: type[Message]) -> None:
         """Declare, for the AsyncAPI document, what this service sends through its outbox."""
@@ -88,7 +99,9 @@ class Service:
         await migrate(self.engine, self.schema, self.migrations)
         if self.settings.is_test:
             await self._restore_clock()
-            self._subscribe_clock()
+            clock = self._subscribe_clock()
+            if broker_running:  # subscribed after the broker started: start it by hand
+                await clock.start()
         if not broker_running:
             await self.broker.connect()
             await declare_topology(self.broker)
@@ -127,7 +140,7 @@ class Service:
 
     # -- test clock -------------------------------------------------------------------------
 
-    def _subscribe_clock(self) -> None:
+    def _subscribe_clock(self) -> RabbitSubscriber:
         """Every process hears every ClockSet (its own exclusive queue on platform.events)."""
         queue = RabbitQueue(
             f"{self.name}.ClockSet.{uuid.uuid4().hex[:12]}",
@@ -138,7 +151,11 @@ class Service:
             routing_key=ClockSet.message_type(),
         )
 
-        @self.broker.subscriber(queue, topic_exchange(ClockSet.exchange_name()), title="clock")
+        subscriber = self.broker.subscriber(
+            queue, topic_exchange(ClockSet.exchange_name()), title="clock"
+        )
+
+        @subscriber
         async def on_clock_set(event: ClockSet) -> None:
             self.clock.set(event.now)
             async with self.engine.begin() as conn:
@@ -150,6 +167,8 @@ class Service:
                     ),
                     {"now": event.now},
                 )
+
+        return subscriber
 
     async def _restore_clock(self) -> None:
         """After a restart the test clock goes on from where it was set, plus elapsed time."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from esd_platform.service import Service
 
-from gateway.adapters.queries import QueryClient
-from gateway.adapters.readiness import DependencyProbe
+from gateway.adapters.queries import Queries
+from gateway.adapters.readiness import Probe
 from gateway.adapters.secret_box import SecretBox
 from gateway.adapters.waiters import OrderWaiters
 from gateway.settings import GatewaySettings
@@ -20,12 +20,14 @@ class Gateway:
     service: Service
     settings: GatewaySettings
     waiters: OrderWaiters
-    queries: QueryClient
-    probe: DependencyProbe
+    queries: Queries
+    probe: Probe
     secret_box: SecretBox
+    broker_running: bool = False
+    """The embedded run: the service is attached to a shared broker started around it."""
 
     async def start(self) -> None:
-        await self.service.start()
+        await self.service.start(broker_running=self.broker_running)
         await self.waiters.start()
         await self.queries.start()
 

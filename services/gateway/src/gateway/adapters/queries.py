@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -24,6 +24,8 @@ from aio_pika.abc import (
 )
 from esd_contracts.envelope import Query
 from esd_platform.logging import get_logger
+from esd_platform.messaging import topic_exchange
+from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
 Reply = TypeVar("Reply", bound=BaseModel)
@@ -35,6 +37,18 @@ log = get_logger("esd.gateway.queries")
 
 class QueryFailed(Exception):
     """The owner of the data did not answer in time (or answered nonsense)."""
+
+
+class Queries(Protocol):
+    """What controllers ask the other services through."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ask(
+        self, query: Query, reply: type[Reply], *, seconds: float | None = None
+    ) -> Reply: ...
 
 
 class QueryClient:
@@ -126,3 +140,37 @@ class QueryClient:
             raise QueryFailed(f"{query.message_type()} unanswered: {type(exc).__name__}") from exc
         finally:
             self._pending.pop(call_id, None)
+
+
+class BrokerQueryClient:
+    """Queries through a FastStream broker's ``request``: the embedded run, where every service
+    shares one in-memory broker and there is no RabbitMQ to hold a reply-to consumer on."""
+
+    def __init__(self, broker: RabbitBroker, timeout: float) -> None:
+        self._broker = broker
+        self._timeout = timeout
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ask(self, query: Query, reply: type[Reply], *, seconds: float | None = None) -> Reply:
+        seconds = seconds or self._timeout
+        try:
+            async with asyncio.timeout(seconds):
+                answer = await self._broker.request(
+                    query.model_dump_json().encode(),
+                    exchange=topic_exchange(query.exchange_name()),
+                    routing_key=query.message_type(),
+                    content_type="application/json",
+                    message_id=str(query.message_id),
+                    correlation_id=str(query.correlation_id),
+                    message_type=query.message_type(),
+                    timeout=seconds,
+                )
+            return reply.model_validate_json(answer.body)
+        except Exception as exc:
+            log.warning("query_failed", query=query.message_type(), error=type(exc).__name__)
+            raise QueryFailed(f"{query.message_type()} unanswered: {type(exc).__name__}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
@@ -25,6 +26,22 @@ DEPENDENCY_QUEUES: tuple[str, ...] = (
     query_queue(GetOrderKeys),
     query_queue(GetDocuments),
 )
+
+
+class Probe(Protocol):
+    async def missing_consumers(self) -> list[str]: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessProbe:
+    """The embedded run: every service is in this process, started before the gateway."""
+
+    async def missing_consumers(self) -> list[str]:
+        return []
+
+    async def close(self) -> None:
+        return None
 
 
 class DependencyProbe:

@@ -183,6 +183,14 @@ async def ask(settings: PlatformSettings, query: Query, answer: type[Reply], wai
         )
     except TimeoutError as exc:
         raise OpsError(f"{query.CONTEXT} did not answer {type(query).__name__} in {wait}s") from exc
+    except Exception as exc:  # e.g. no such exchange: the platform never started on this vhost
+        causes: list[str] = []
+        cause: BaseException | None = exc
+        while cause is not None and len(causes) < 4:  # the broker's reason is deepest
+            causes.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        reason = "; ".join(reversed(causes))
+        raise OpsError(f"asking {query.CONTEXT} {type(query).__name__} failed: {reason}") from exc
     finally:
         await broker.stop()
     return answer.model_validate_json(reply.body)

@@ -138,6 +138,18 @@ class TestImport:
         assert problem["code"] == "validation_error"
         status, problem = await import_list(platform, b"", "text/csv")
         assert status == 422
+        # a list without a sku column: every row refused with its line, nothing applied
+        no_sku = "Наименование;Цена\r\nАнтивирус;100\r\nОфис;200\r\n".encode()
+        status, problem = await import_list(platform, no_sku, "text/csv")
+        assert status == 422
+        assert problem["code"] == "validation_error"
+        assert [r["line"] for r in problem["refused"]] == [2, 3]
+        assert "sku" in problem["refused"][0]["reason"]
+        # a list without a price column: a new product cannot be added without its price
+        no_price = "sku;name;vendor\r\nE2E-NEW-NOPRICE;Новый;ESET\r\n".encode()
+        status, problem = await import_list(platform, no_price, "text/csv")
+        assert status == 422
+        assert "price" in problem["refused"][0]["reason"]
         status, problem = await import_list(platform, b"sku;name", "application/pdf")
         assert status == 415
         assert problem["code"] == "validation_error"

@@ -21,6 +21,7 @@ from esd_contracts.billing.queries import (
 from esd_contracts.envelope import Query
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from pydantic import BaseModel
 
@@ -84,6 +85,13 @@ class DocumentsController(Controller):
         "/{number:str}",
         summary="One document by number: JSON; ?format=upd the UPD XML (FNS 5.03, "
         "windows-1251) for EDO; ?format=pdf (or Accept: application/pdf) the printable form",
+        responses={
+            200: ResponseSpec(
+                data_container=DocumentRead,
+                description="The document; with ?format=upd application/xml (the UPD file), "
+                "with ?format=pdf application/pdf",
+            )
+        },
     )
     async def get_document(
         self,

@@ -375,6 +375,17 @@ class TestExport:
             body = b"".join([chunk async for chunk in answer.aiter_bytes()])
         assert body.rstrip().endswith(b"</yml_catalog>")
 
+    async def test_without_format_json_or_xml_as_accepted(self, world: World) -> None:
+        plain = await world.client.get("/api/v1/catalog/export", headers=world.plain.headers)
+        assert plain.headers["content-type"].startswith("application/json")
+        assert prices_in("json", plain.content) == expected_prices(world, world.plain)
+        xml = await world.client.get(
+            "/api/v1/catalog/export",
+            headers={**world.plain.headers, "Accept": "application/xml"},
+        )
+        assert xml.headers["content-type"].startswith("application/xml")
+        assert prices_in("xml", xml.content) == expected_prices(world, world.plain)
+
     async def test_a_partner_key_is_required(self, world: World) -> None:
         answer = await world.client.get("/api/v1/catalog/export?format=json")
         assert answer.status_code == 401

@@ -96,7 +96,8 @@ class CatalogController(Controller):
         "/export",
         summary="The active catalog at this partner's prices as a feed for its shop",
         description="json, xml, csv (UTF-8 with BOM, ';'), commerceml (1C CommerceML 2) or yml "
-        "(Yandex Market). Streamed. `ETag` on every answer, `If-None-Match` with it → 304. "
+        "(Yandex Market); without `format`, xml for `Accept: application/xml`, else json. "
+        "Streamed. `ETag` on every answer, `If-None-Match` with it → 304. "
         "`since` (ISO 8601 with offset): only products changed after it, retired ones "
         "included as inactive.",
     )
@@ -105,7 +106,7 @@ class CatalogController(Controller):
         request: Request[Any, Any, Any],
         gateway: NamedDependency[Gateway],
         partner: NamedDependency[AuthenticatedPartner],
-        format: FromQuery[catalog.FeedFormat] = "json",
+        format: FromQuery[catalog.FeedFormat | None] = None,
         since: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> Response[Any]:
         try:
@@ -116,6 +117,8 @@ class CatalogController(Controller):
                 "validation_error",
                 "since must be an ISO 8601 time with an offset, e.g. 2026-01-01T00:00:00+03:00",
             ) from exc
+        if format is None:  # the API's XML convention: Accept: application/xml → the XML feed
+            format = "xml" if "xml" in request.headers.get("accept", "") else "json"
         feed = await catalog.export_feed(
             gateway,
             partner.partner_id,

@@ -319,3 +319,26 @@ class TestFromEvents:
             FeedCategory("security", "Безопасность"),
             FeedCategory("business-security", "Защита бизнеса", "security"),
         ]
+
+
+class TestEscaping:
+    @pytest.mark.parametrize("fmt", ["xml", "yml", "commerceml"])
+    def test_markup_quotes_and_forbidden_characters_survive_a_parse(self, fmt: str) -> None:
+        nasty = Offer(
+            "NASTY-1",
+            'A\x01B & "C"\n<D> \ufffe',
+            'Vendor "Quoted" & Co\t<x>',
+            "1",
+            "Прочее",
+            "key",
+            Decimal("1.00"),
+            "exempt",
+            "https://example.ru/?a=1&b=2",
+        )
+        root = ET.fromstring(render(fmt, [nasty]))
+        local = {"name", "Наименование"}
+        names = [e.text for e in root.iter() if e.tag.rsplit("}", 1)[-1] in local]
+        assert 'AB & "C"\n<D> ' in names
+        texts = {e.text for e in root.iter()}
+        assert 'Vendor "Quoted" & Co\t<x>' in texts
+        assert "https://example.ru/?a=1&b=2" in texts

@@ -21,11 +21,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from esd_platform.testing import isolated_settings
+from keys.adapters.crypto import KeySigner, load_public_key, verify_key
+from keys.settings import KeysSettings
 
 from tests.support import OPS, Partner, Platform, eventually, running_platform
 
 ROOT = Path(__file__).resolve().parents[2]
-BREAKER_RESET = 2.0
+BREAKER_RESET = 3.0
 RICH = "100000000.00"  # pool products include server licences: credit never limits these tests
 
 pytestmark = pytest.mark.timeout(300)
@@ -159,6 +161,12 @@ async def vendor_health(platform: Platform, name: str) -> dict[str, Any] | None:
     return next((v for v in answer.json()["vendors"] if v["vendor"] == name), None)
 
 
+async def placed(platform: Platform, partner: Partner, body: dict[str, Any]) -> dict[str, Any]:
+    """Place an order and wait until it is final (this shared machine can be slow)."""
+    order = await platform.order(partner, body)
+    return await platform.final_order(partner, order["id"], timeout=60)
+
+
 async def assert_nothing_charged(platform: Platform, partner: Partner) -> None:
     balance = await platform.balance(partner)
     assert Decimal(balance["reserved"]) == 0
@@ -277,13 +285,13 @@ class TestPoolOrders:
             await load(platform, sku, "\n".join(keys).encode(), "text/plain")
         ).status_code == 200
         partner = await platform.new_partner(limit=RICH)
-        short = await platform.order(partner, {"external_id": ext(), "sku": sku, "quantity": 3})
+        short = await placed(platform, partner, {"external_id": ext(), "sku": sku, "quantity": 3})
         assert (short["status"], short["reason"], short["keys"]) == ("rejected", "out_of_stock", [])
         level = await stock(platform, sku) or {}
         assert (level["available"], level["issued"]) == (2, 0)
         await assert_nothing_charged(platform, partner)
         # exactly what is there: both keys, the ones ops loaded, and the pool is empty
-        whole = await platform.order(partner, {"external_id": ext(), "sku": sku, "quantity": 2})
+        whole = await placed(platform, partner, {"external_id": ext(), "sku": sku, "quantity": 2})
         assert whole["status"] == "completed", whole
         assert sorted(k["activation_code"] for k in whole["keys"]) == sorted(keys)
         level = await stock(platform, sku) or {}
@@ -307,7 +315,7 @@ class TestPoolOrders:
                 for _ in range(8)
             )
         )
-        finals = [await platform.final_order(partner, o["id"]) for o in orders]
+        finals = [await platform.final_order(partner, o["id"], timeout=60) for o in orders]
         completed = [o for o in finals if o["status"] == "completed"]
         assert len(completed) == 5
         assert {o["reason"] for o in finals if o["status"] != "completed"} == {"out_of_stock"}
@@ -321,7 +329,8 @@ class TestVendorApi:
     ) -> None:
         product = await vendor_product(platform)
         partner = await platform.new_partner(limit=RICH)
-        order = await platform.order(
+        order = await placed(
+            platform,
             partner,
             {
                 "external_id": ext(),
@@ -345,7 +354,8 @@ class TestVendorApi:
         product = await vendor_product(platform)
         partner = await platform.new_partner(limit=RICH)
         await vendor.control(timeout_next=1, hang_seconds=3)
-        order = await platform.order(
+        order = await placed(
+            platform,
             partner,
             {
                 "external_id": ext(),
@@ -371,17 +381,18 @@ class TestVendorApi:
             "quantity": 1,
             "fields": fields_for(product),
         }
-        order = await platform.final_order(partner, (await platform.order(partner, body))["id"])
-        # while the circuit is open, the next order fails at once without calling the vendor
-        second = await platform.order(partner, {**body, "external_id": ext()})
-        second = await platform.final_order(partner, second["id"])
+        order = await placed(platform, partner, body)
         assert (order["status"], order["reason"], order["keys"]) == (
             "failed",
             "vendor_unavailable",
             [],
         )
+        assert (await vendor.stats())["requests"] == 3  # every attempt of the retry budget
+        # while the circuit is open, the next order fails without a round of calls: none, or
+        # one trial call if this slow, shared machine took longer than the reset time to get here
+        second = await placed(platform, partner, {**body, "external_id": ext()})
         assert (second["status"], second["reason"]) == ("failed", "vendor_unavailable")
-        assert (await vendor.stats())["requests"] == 3  # the first order's attempts only
+        assert (await vendor.stats())["requests"] in (3, 4)
         await assert_nothing_charged(platform, partner)
         health = await vendor_health(platform, product["vendor"])
         assert health is not None
@@ -402,19 +413,39 @@ class TestVendorApi:
             "quantity": 1,
             "fields": fields_for(product),
         }
-        order = await platform.order(partner, body)
-        order = await platform.final_order(partner, order["id"])
+        order = await placed(platform, partner, body)
         assert (order["status"], order["reason"]) == ("failed", "vendor_unavailable")
         assert (await vendor.stats())["sets_issued"] == 0
         await assert_nothing_charged(platform, partner)
         # the vendor comes back: after the reset time a trial call succeeds and closes it
         await vendor.control(mode="ok")
         await asyncio.sleep(BREAKER_RESET + 0.2)
-        recovered = await platform.order(partner, {**body, "external_id": ext()})
+        recovered = await placed(platform, partner, {**body, "external_id": ext()})
         assert recovered["status"] == "completed", recovered
         health = await vendor_health(platform, product["vendor"])
         assert health is not None
         assert health["circuit"] == "closed"
+
+
+class TestGeneratorKeys:
+    async def test_keys_verify_offline_with_the_public_key_and_a_changed_key_fails(
+        self, platform: Platform
+    ) -> None:
+        product = await platform.product(lambda p: p["kind"] == "key" and not p["required_fields"])
+        partner = await platform.new_partner(limit=RICH)
+        order = await placed(
+            platform, partner, {"external_id": ext(), "sku": product["sku"], "quantity": 3}
+        )
+        assert order["status"] == "completed", order
+        public_pem = KeySigner(KeysSettings().keys_signing_seed).public_pem()
+        public_key = load_public_key(public_pem)
+        codes = [k["activation_code"] for k in order["keys"]]
+        assert len(set(codes)) == 3
+        for code in codes:
+            assert verify_key(code, public_key, sku=product["sku"])
+            assert not verify_key(code, public_key, sku=product["sku"] + "-OTHER")
+            changed = ("B" if code[0] != "B" else "C") + code[1:]
+            assert not verify_key(changed, public_key)
 
 
 class TestDownloads:
@@ -423,8 +454,8 @@ class TestDownloads:
     async def test_every_use_is_counted_tampered_404_expired_410(self, platform: Platform) -> None:
         product = await platform.product(lambda p: p["kind"] == "key" and not p["required_fields"])
         partner = await platform.new_partner(limit=RICH)
-        order = await platform.order(
-            partner, {"external_id": ext(), "sku": product["sku"], "quantity": 2}
+        order = await placed(
+            platform, partner, {"external_id": ext(), "sku": product["sku"], "quantity": 2}
         )
         assert order["status"] == "completed", order
         first, second = (k["download_url"] for k in order["keys"])

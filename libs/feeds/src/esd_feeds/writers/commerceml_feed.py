@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
 
 from esd_feeds.offers import FeedCategory, Offer, OfferSource, Shop, offers_of, ordered_tree
-from esd_feeds.writers._text import attr, chunked, element, money
+from esd_feeds.writers._text import attr, chunked, element, money, x
 
 NAMESPACE = "urn:1C.ru:commerceml_2"
 SCHEMA_VERSION = "2.10"
@@ -54,26 +55,47 @@ def _requisite(name: str, value: str) -> str:
     )
 
 
-def _good(offer: Offer, group: str) -> str:
-    vat = "Без налога" if offer.vat_rate == "exempt" else offer.vat_rate
-    parts = [
-        "<Товар>",
-        element("Ид", offer.sku),
-        element("Артикул", offer.sku),
-        element("Наименование", offer.name),
-        UNIT,
-        "<Группы>" + element("Ид", group) + "</Группы>",
-        "<Изготовитель>"
-        + element("Ид", offer.vendor_id or offer.vendor)
-        + element("Наименование", offer.vendor)
-        + "</Изготовитель>",
+# Fragments shared by many products are rendered once (a feed repeats them thousands of times).
+
+
+@lru_cache(maxsize=1024)
+def _group_and_vendor(group: str, vendor_id: str, vendor: str) -> str:
+    return (
+        "<Группы>"
+        + element("Ид", group)
+        + "</Группы><Изготовитель>"
+        + element("Ид", vendor_id)
+        + element("Наименование", vendor)
+        + "</Изготовитель>"
+    )
+
+
+@lru_cache(maxsize=64)
+def _tax_and_kind(vat_rate: str, kind: str) -> str:
+    vat = "Без налога" if vat_rate == "exempt" else vat_rate
+    return (
         "<СтавкиНалогов><СтавкаНалога>"
         + element("Наименование", "НДС")
         + element("Ставка", vat)
-        + "</СтавкаНалога></СтавкиНалогов>",
-        "<ЗначенияРеквизитов>",
-        _requisite("ВидНоменклатуры", KIND_TITLES.get(offer.kind, offer.kind)),
-        _requisite("ТипНоменклатуры", "Услуга"),
+        + "</СтавкаНалога></СтавкиНалогов><ЗначенияРеквизитов>"
+        + _requisite("ВидНоменклатуры", KIND_TITLES.get(kind, kind))
+        + _requisite("ТипНоменклатуры", "Услуга")
+    )
+
+
+_PRICE_TAIL = element("Единица", "шт") + element("Коэффициент", "1") + "</Цена></Цены>"
+_PRICE_TYPE = element("ИдТипаЦены", PRICE_TYPE_ID)
+
+
+def _good(offer: Offer, group: str) -> str:
+    sku = element("Ид", offer.sku) + element("Артикул", offer.sku)
+    parts = [
+        "<Товар>",
+        sku,
+        element("Наименование", offer.name),
+        UNIT,
+        _group_and_vendor(group, offer.vendor_id or offer.vendor, offer.vendor),
+        _tax_and_kind(offer.vat_rate, offer.kind),
         _requisite("Полное наименование", offer.name),
     ]
     if offer.version:
@@ -82,28 +104,25 @@ def _good(offer: Offer, group: str) -> str:
         parts.append(_requisite("Ссылка на дистрибутив", offer.download_url))
     for spec in offer.required_fields:
         parts.append(_requisite(f"Обязательное поле заказа: {spec.name}", spec.pattern))
-    parts.append("</ЗначенияРеквизитов>")
-    parts.append("</Товар>")
+    parts.append("</ЗначенияРеквизитов></Товар>")
     return "".join(parts)
 
 
 def _offer(offer: Offer) -> str:
     price = money(offer.price)
+    currency = x(offer.currency)
     return (
         "<Предложение>"
         + element("Ид", offer.sku)
         + element("Артикул", offer.sku)
         + element("Наименование", offer.name)
         + UNIT
-        + "<Цены><Цена>"
-        + element("Представление", f"{price} {offer.currency} за шт")
-        + element("ИдТипаЦены", PRICE_TYPE_ID)
-        + element("ЦенаЗаЕдиницу", price)
-        + element("Валюта", offer.currency)
-        + element("Единица", "шт")
-        + element("Коэффициент", "1")
-        + "</Цена></Цены>"
-        + element("Количество", "1000000" if offer.active else "0")
+        + "<Цены><Цена><Представление>"
+        + f"{price} {currency} за шт</Представление>"
+        + _PRICE_TYPE
+        + f"<ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу><Валюта>{currency}</Валюта>"
+        + _PRICE_TAIL
+        + ("<Количество>1000000</Количество>" if offer.active else "<Количество>0</Количество>")
         + "</Предложение>"
     )
 

@@ -9,6 +9,9 @@ from datetime import datetime
 from esd_feeds.offers import OfferSource, offers_of
 from esd_feeds.writers._text import chunked
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""One encoder for every item: ``json.dumps`` with options builds a new one per call."""
+
 
 def write_json(
     offers: OfferSource, *, generated_at: datetime, only_changes: bool = False
@@ -19,7 +22,7 @@ def write_json(
             f'"only_changes": {json.dumps(only_changes)}, "items": ['
         )
         for index, offer in enumerate(offers_of(offers)):
-            yield ("," if index else "") + json.dumps(offer.as_resource(), ensure_ascii=False)
+            yield ("," if index else "") + _ENCODE(offer.as_resource())
         yield "]}\n"
 
     return chunked(pieces())

@@ -15,6 +15,7 @@ clocks (as tests/e2e/test_billing_flow.py does): a test-clock time stays where t
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -615,3 +616,126 @@ class TestStatementsAndPayments:
         assert unknown.status_code == 200, unknown.text
         assert unknown.json()["payments"][0]["status"] == "unknown_payer"
         assert unknown.json()["problems"][0]["code"] == "unknown_payer"
+
+
+class TestDistributorTerms:
+    async def test_a_distributor_sets_its_partners_terms_and_sees_its_balance(
+        self, platform: Platform
+    ) -> None:
+        distributor = await platform.new_partner(live=True)
+        stranger = await platform.new_partner(live=True)
+        conn = await asyncpg.connect(platform.settings.database_url.replace("+asyncpg", ""))
+        try:
+            reseller_id = await conn.fetchval(
+                "SELECT reseller_id FROM gateway.partners WHERE partner_id = $1",
+                uuid.UUID(distributor.partner_id),
+            )
+        finally:
+            await conn.close()
+        applied = await platform.client.post(
+            "/api/v1/applications",
+            json={
+                "company_name": "ООО «Региональный партнёр»",
+                "inn": "5012345672",
+                "email": "region@example.ru",
+                "region": "Московская область",
+                "distributor_reseller_id": reseller_id,
+            },
+        )
+        assert applied.status_code == 201, applied.text
+        approved = await platform.client.post(
+            f"/api/v1/admin/applications/{applied.json()['application_id']}/approve", headers=OPS
+        )
+        assert approved.status_code == 200, approved.text
+        sub = Partner(approved.json()["partner_id"], approved.json()["api_key"])
+        await platform.wait_for_credit_line(sub, None)
+        path = f"/api/v1/distributor/partners/{sub.partner_id}"
+
+        terms = {"limit": "7000.00", "term_days": 7}
+        for who in (stranger, sub):  # another partner, the partner itself: as if absent
+            refused = await platform.client.put(f"{path}/terms", json=terms, headers=who.headers)
+            assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+            hidden = await platform.client.get(f"{path}/balance", headers=who.headers)
+            assert hidden.status_code == 404
+        anonymous = await platform.client.put(f"{path}/terms", json=terms)
+        assert anonymous.status_code == 401
+        for bad in ({"limit": "-1", "term_days": 7}, {"limit": "7000.00", "term_days": 400}):
+            invalid = await platform.client.put(
+                f"{path}/terms", json=bad, headers=distributor.headers
+            )
+            assert (invalid.status_code, invalid.json()["code"]) == (422, "validation_error")
+        assert (await platform.balance(sub))["limit"] == "50000.00"
+
+        done = await platform.client.put(f"{path}/terms", json=terms, headers=distributor.headers)
+        assert done.status_code == 200, done.text
+        assert done.json() == {
+            "partner_id": sub.partner_id,
+            "limit": "7000.00",
+            "term_days": 7,
+            "set_by": f"distributor:{reseller_id}",
+        }
+        await platform.wait_for_credit_line(sub, "7000.00")
+        seen = await platform.client.get(f"{path}/balance", headers=distributor.headers)
+        assert seen.status_code == 200, seen.text
+        assert seen.json() == await platform.balance(sub)
+        assert seen.json()["term_days"] == 7
+
+        conn = await asyncpg.connect(platform.settings.database_url.replace("+asyncpg", ""))
+        try:
+            history = await conn.fetch(
+                "SELECT credit_limit, term_days, source FROM credit.terms_history "
+                "WHERE partner_id = $1 ORDER BY id",
+                uuid.UUID(sub.partner_id),
+            )
+        finally:
+            await conn.close()
+        assert [(str(h["credit_limit"]), h["term_days"], h["source"]) for h in history][-1] == (
+            "7000.00",
+            7,
+            f"distributor:{reseller_id}",
+        )
+        assert len(history) == 2  # the default terms it started with, then the distributor's
+
+
+@pytest.mark.slow
+class TestConcurrentOrders:
+    async def test_200_concurrent_orders_over_20_partners_never_exceed_a_limit(
+        self, platform: Platform
+    ) -> None:
+        product = await platform.product(cheap_key_product)
+        price = Decimal(product["price"])
+        limit = price * 4  # room for four of each partner's ten
+        partners = await asyncio.gather(
+            *(platform.new_partner(live=True, limit=money(limit)) for _ in range(20))
+        )
+
+        # All 200 are in the saga at once; the HTTP intake is entered 50 at a time, since 200
+        # simultaneous POSTs exhaust the gateway's connection pool (a 500, the gateway's to fix).
+        intake = asyncio.Semaphore(50)
+
+        async def order(partner: Partner) -> dict[str, Any]:
+            async with intake:
+                answer = await platform.client.post(
+                    "/api/v1/orders",
+                    json={
+                        "external_id": f"race-{uuid.uuid4().hex[:10]}",
+                        "sku": product["sku"],
+                        "quantity": 1,
+                    },
+                    headers=partner.headers,
+                )
+            assert answer.status_code == 202, answer.text
+            return await platform.final_order(partner, answer.json()["id"], timeout=240)
+
+        finals = await asyncio.gather(*(order(p) for p in partners for _ in range(10)))
+        assert len(finals) == 200
+        assert {f["status"] for f in finals} <= {"completed", "rejected"}
+        assert {f["reason"] for f in finals if f["status"] == "rejected"} <= {
+            "credit_limit_exceeded"
+        }
+        for partner in partners:
+            balance = await balance_at(platform, partner, None)
+            assert Decimal(balance["debt"]) <= limit, balance
+            assert balance["reserved"] == "0.00"
+            assert Decimal(balance["debt"]) == limit  # the limit is used, to the kopeck
+        assert sum(f["status"] == "completed" for f in finals) == 20 * 4

@@ -10,6 +10,10 @@ receivables report (ops token only). The credit service does the work; this is i
   booked. Malformed input is 422 and nothing is sent to credit.
 - ``GET /api/v1/admin/partners/{partner_id}/balance?at=`` the spec's balance of any partner.
 - ``GET /api/v1/admin/receivables?on=&format=json|csv`` debt per partner by age past due.
+- ``PUT /api/v1/distributor/partners/{partner_id}/terms {"limit", "term_days"}``: a regional
+  distributor, with its own key, sets the credit terms of a partner under it (kept in credit's
+  terms history as ``distributor:<reseller id>``); ``GET .../balance?at=`` shows that partner's
+  balance. Any other partner's id is 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -21,18 +25,24 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from esd_contracts.credit.commands import PaymentOrder, PostBankStatement, PostPayments
+from esd_contracts.credit.commands import (
+    PaymentOrder,
+    PostBankStatement,
+    PostPayments,
+    SetCreditTerms,
+)
 from esd_contracts.credit.queries import (
     AgingRow,
     GetReceivablesAging,
     PaymentsPosted,
     ReceivablesAging,
 )
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from gateway.adapters import repository
 from gateway.adapters.queries import QueryFailed
 from gateway.controllers.balance import (
     AT_DESCRIPTION,
@@ -43,7 +53,7 @@ from gateway.controllers.balance import (
 from gateway.domain.errors import Unavailable
 from gateway.domain.inn import is_valid_inn
 from gateway.domain.pricing import money
-from gateway.http.deps import ops_guard
+from gateway.http.deps import AuthenticatedPartner, ops_guard
 from gateway.http.errors import ApiError
 from gateway.http.receivables_schemas import (
     AgingRowRead,
@@ -53,8 +63,9 @@ from gateway.http.receivables_schemas import (
     PostedPaymentRead,
     ReceivablesRead,
     StatementProblemRead,
+    TermsRead,
 )
-from gateway.http.schemas import BalanceRead
+from gateway.http.schemas import BalanceRead, CreditTermsUpdate
 from gateway.runtime import Gateway
 
 STATEMENT_HEADER = b"1CClientBankExchange"
@@ -317,4 +328,71 @@ class ReceivablesController(Controller):
         )
 
 
-ROUTES: list[type] = [ReceivablesController]
+async def _own_partner(
+    gateway: Gateway, distributor: AuthenticatedPartner, partner_id: uuid.UUID
+) -> None:
+    """404 unless ``partner_id`` is a partner under this distributor."""
+    async with gateway.service.engine.connect() as conn:
+        row = await repository.partner(conn, partner_id)
+    if row is None or row.distributor_reseller_id != distributor.reseller_id:
+        raise ApiError(404, "not_found", "partner not found")
+
+
+class DistributorCreditController(Controller):
+    """A regional distributor's view of the partners under it: their credit terms and balance."""
+
+    path = "/api/v1/distributor/partners"
+    tags = ["distributor", "receivables"]  # noqa: RUF012
+
+    @put(
+        "/{partner_id:uuid}/terms",
+        summary="Set the credit limit and payment term of a partner under this distributor "
+        "(new documents take the new term; the history is kept)",
+    )
+    async def set_terms(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        data: JSONBody[CreditTermsUpdate],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
+    ) -> TermsRead:
+        if not data.limit.is_finite() or data.limit < 0 or data.limit >= MAX_AMOUNT:
+            raise ApiError(422, "validation_error", "limit must be a non-negative amount")
+        await _own_partner(gateway, partner, partner_id)
+        limit = data.limit.quantize(Decimal("0.01"))
+        set_by = f"distributor:{partner.reseller_id}"
+        service = gateway.service
+        async with service.uow.transaction() as tx:
+            if not await repository.set_partner_terms(tx.conn, partner_id, limit, data.term_days):
+                raise ApiError(404, "not_found", "partner not found")
+            tx.publish(
+                SetCreditTerms(
+                    correlation_id=partner_id,
+                    occurred_at=service.clock.now(),
+                    partner_id=partner_id,
+                    limit=limit,
+                    term_days=data.term_days,
+                    set_by=set_by,
+                )
+            )
+        return TermsRead(
+            partner_id=partner_id, limit=money(limit), term_days=data.term_days, set_by=set_by
+        )
+
+    @get("/{partner_id:uuid}/balance", summary="The balance of a partner under this distributor")
+    async def balance(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        partner: NamedDependency[AuthenticatedPartner],
+        at: Annotated[dt.datetime | None, QueryParameter(description=AT_DESCRIPTION)] = None,
+    ) -> BalanceRead:
+        at = checked_at(at)
+        await _own_partner(gateway, partner, partner_id)
+        answer = await fetch_balance(gateway, partner_id, at)
+        if answer is None:
+            raise ApiError(404, "not_found", "no credit line for this partner (at that moment)")
+        return balance_read(answer)
+
+
+ROUTES: list[type] = [ReceivablesController, DistributorCreditController]

@@ -91,3 +91,12 @@ class ReceivablesRead(msgspec.Struct):
     on: Annotated[dt.date, msgspec.Meta(description="Report day (Europe/Moscow)")]
     rows: list[AgingRowRead]
     totals: AgingRowRead
+
+
+class TermsRead(msgspec.Struct):
+    """Terms a distributor set for a partner under it."""
+
+    partner_id: uuid.UUID
+    limit: MoneyStr
+    term_days: int
+    set_by: Annotated[str, msgspec.Meta(description="'distributor:<reseller id>'")]

@@ -39,6 +39,8 @@ from gateway.controllers import (
 from gateway.entrypoints.consumers import build_router
 from gateway.http.deps import AuthenticatedPartner, provide_gateway, provide_partner
 from gateway.http.errors import EXCEPTION_HANDLERS
+from gateway.http.hardening import HardeningPlugin
+from gateway.http.xml import XmlPlugin
 from gateway.runtime import Gateway
 from gateway.settings import GatewaySettings
 
@@ -108,6 +110,7 @@ def create_app(
         signature_namespace={"Gateway": Gateway, "AuthenticatedPartner": AuthenticatedPartner},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
+        plugins=[HardeningPlugin(gateway.settings), XmlPlugin()],  # limits, headers; XML
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="esd partner API", version="1.0.0", path="/schema"),
         debug=False,

@@ -29,3 +29,19 @@ class GatewaySettings(BaseSettings):
     )
     download_ttl_days: int = Field(default=7, ge=1, description="Validity of download links")
     query_timeout: float = Field(default=5.0, description="Seconds a query to a service may take")
+    # hardening (gateway.http.hardening): generous defaults; 0 turns a limit off
+    rate_limit_per_second: float = Field(
+        default=200.0, ge=0, description="Requests a second per partner, sustained (0 = no limit)"
+    )
+    rate_limit_burst: int = Field(
+        default=1000, ge=1, description="Requests a partner may send at once above the rate"
+    )
+    max_request_bytes: int = Field(
+        default=10_000_000, ge=1, description="Largest request body (routes may set their own)"
+    )
+    request_timeout: float = Field(
+        default=60.0, ge=0, description="Seconds until an answer must start (0 = none)"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty = CORS off"
+    )

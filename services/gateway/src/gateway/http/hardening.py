@@ -1,0 +1,240 @@
+"""The gateway's guard rails, for every endpoint at once.
+
+- Rate limits: a token bucket per partner (keys of one partner share it; no key or an unknown
+  key is bucketed by client address), budget from settings; over budget is 429 ``rate_limited``
+  with ``Retry-After``. The ops token and health, metrics and schema paths are not limited.
+  The buckets live in this process: with N granian workers a partner gets up to N× the budget
+  (see PITFALLS; a shared store is the fix when workers > 1 matters).
+- Request size: a declared ``Content-Length`` over the route's limit is 413 before a byte is
+  read; Litestar enforces the same limit (``request_max_body_size``) on bodies read in chunks.
+- Timeouts: a request that has not started its answer within ``request_timeout`` seconds is
+  503 ``service_unavailable`` (an order retried with its ``external_id`` is idempotent).
+- Security headers on every answer; ``Cache-Control: no-store`` on API answers that set none.
+- CORS stays off unless origins are configured.
+
+Stack traces never leave: unexpected errors are the generic 500 problem of
+:mod:`gateway.http.errors`, and the app runs with ``debug=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from litestar.config.app import AppConfig
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.plugins import InitPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.adapters import repository
+from gateway.domain.credentials import key_hash
+from gateway.http.errors import ApiError
+from gateway.settings import GatewaySettings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+UNLIMITED_PREFIXES = ("/health", "/ready", "/metrics", "/schema")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    """Token buckets by key: ``rate`` tokens a second up to ``burst``; one token a request.
+
+    At most ``max_keys`` buckets are kept; the least recently used go first (a forgotten bucket
+    comes back full, which errs on the side of the caller).
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.rate = rate
+        self.burst = float(max(burst, 1))
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go; otherwise the seconds until it could."""
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    header = _header(scope, b"authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class HardeningMiddleware:
+    """ASGI middleware of each route: size, rate and time limits."""
+
+    def __init__(self, app: ASGIApp, settings: GatewaySettings, limiter: TokenBuckets) -> None:
+        self.app = app
+        self.settings = settings
+        self.limiter = limiter
+        self._partner_of_key: OrderedDict[str, str] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        self._check_size(scope)
+        if self.settings.rate_limit_per_second > 0 and not scope["path"].startswith(
+            UNLIMITED_PREFIXES
+        ):
+            await self._check_rate(scope)
+        await self._within_time(scope, receive, send)
+
+    def _check_size(self, scope: Scope) -> None:
+        declared = _header(scope, b"content-length")
+        if declared is None:
+            return
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ApiError(400, "validation_error", "Content-Length is not a number") from None
+        resolve = getattr(scope.get("route_handler"), "resolve_request_max_body_size", None)
+        limit = (resolve() if resolve is not None else None) or self.settings.max_request_bytes
+        if size > limit:
+            raise ApiError(413, "validation_error", f"the body may be at most {limit} bytes")
+
+    async def _check_rate(self, scope: Scope) -> None:
+        token = _bearer(scope)
+        if token is not None and hmac.compare_digest(
+            token.encode(), self.settings.ops_token.encode()
+        ):
+            return
+        bucket = await self._bucket_key(scope, token)
+        wait = self.limiter.take(bucket)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "request budget exceeded; retry after the time in Retry-After",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    async def _bucket_key(self, scope: Scope, token: str | None) -> str:
+        """The partner of the key (looked up once per key per process), else the client."""
+        if token is not None:
+            hashed = key_hash(token)
+            partner = self._partner_of_key.get(hashed)
+            if partner is None:
+                gateway = scope["app"].state.gateway
+                async with gateway.service.engine.connect() as conn:
+                    row = await repository.partner_by_key_hash(conn, hashed)
+                if row is not None:
+                    partner = self._partner_of_key[hashed] = str(row.partner_id)
+                    if len(self._partner_of_key) > 10_000:
+                        self._partner_of_key.popitem(last=False)
+            if partner is not None:
+                return f"partner:{partner}"
+        client = scope.get("client")
+        return f"client:{client[0] if client else 'unknown'}"
+
+    async def _within_time(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.settings.request_timeout
+        if limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        started = False
+        try:
+            async with asyncio.timeout(limit) as deadline:
+
+                async def timed_send(message: Message) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start":
+                        started = True
+                        deadline.reschedule(None)  # a streaming answer may take its time
+                    await send(message)
+
+                await self.app(scope, receive, timed_send)
+        except TimeoutError:
+            if deadline.expired() and not started:
+                raise ApiError(
+                    503,
+                    "service_unavailable",
+                    "the request took too long; it may be retried",
+                    headers={"Retry-After": "1"},
+                ) from None
+            raise
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: the security headers on every answer, errors included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    if scope.get("path", "").startswith("/api/") and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+
+
+class HardeningPlugin(InitPlugin):
+    """Registers the limits, the headers and (only when configured) CORS."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        settings, limiter = self.settings, self.limiter
+
+        def middleware(app: ASGIApp) -> ASGIApp:
+            return HardeningMiddleware(app, settings, limiter)
+
+        app_config.middleware = [*app_config.middleware, middleware]
+        app_config.before_send = [*app_config.before_send, security_headers]
+        app_config.request_max_body_size = settings.max_request_bytes
+        if settings.cors_origins:
+            app_config.cors_config = CORSConfig(
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Accept"],
+            )
+        app_config.state["rate_limiter"] = limiter
+        return app_config

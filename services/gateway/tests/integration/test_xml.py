@@ -1,0 +1,366 @@
+"""XML on the wire: the same fields, validation and error codes as JSON (gateway.http.xml)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import httpx
+import pytest
+from defusedxml.ElementTree import fromstring
+from gateway.runtime import Gateway
+
+from services.gateway.tests.integration.helpers import (
+    PIN_FIELD,
+    bearer,
+    onboard,
+    product,
+    scalar,
+    seed_products,
+)
+
+pytestmark = pytest.mark.integration
+
+XML_BODY = {"Content-Type": "application/xml"}
+ACCEPT_XML = {"Accept": "application/xml"}
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<order><external_id>&lol9;</external_id><sku>KL-KIS-1Y</sku><quantity>1</quantity></order>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE order [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<order><external_id>&secret;</external_id><sku>KL-KIS-1Y</sku><quantity>1</quantity></order>"""
+
+
+def order_xml(external_id: str, sku: str = "KL-KIS-1Y", quantity: str = "2", **extra: str) -> bytes:
+    parts = [f"<{k}>{v}</{k}>" for k, v in extra.items()]
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<order>'
+        f"<external_id>{external_id}</external_id><sku>{sku}</sku>"
+        f"<quantity>{quantity}</quantity>{''.join(parts)}</order>"
+    ).encode()
+
+
+def xml_of(response: httpx.Response) -> ET.Element:
+    root: ET.Element = fromstring(response.content)
+    return root
+
+
+def text(root: ET.Element, path: str) -> str | None:
+    found = root.find(path)
+    return None if found is None else found.text
+
+
+def assert_problem_xml(response: httpx.Response, status: int, code: str) -> ET.Element:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+xml")
+    root = xml_of(response)
+    ns = "{urn:ietf:rfc:7807}"
+    assert root.tag == f"{ns}problem"
+    assert root.findtext(f"{ns}code") == code
+    assert root.findtext(f"{ns}status") == str(status)
+    assert root.findtext(f"{ns}title")
+    assert root.findtext(f"{ns}detail")
+    return root
+
+
+@pytest.fixture(scope="module")
+async def world(running) -> tuple[httpx.AsyncClient, Gateway]:  # type: ignore[no-untyped-def]
+    client, gateway = running
+    await seed_products(
+        gateway,
+        product("KL-KIS-1Y"),
+        product("KL-KES-PIN", name="Kaspersky Endpoint Security", required_fields=(PIN_FIELD,)),
+    )
+    return client, gateway
+
+
+@pytest.fixture
+async def shop(world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    client, gateway = world
+    approval = await onboard(client)
+    return {
+        "client": client,
+        "gateway": gateway,
+        "headers": bearer(approval["api_key"]),
+        "partner_id": uuid.UUID(approval["partner_id"]),
+    }
+
+
+async def orders_of(shop: dict[str, Any]) -> int:
+    return int(
+        await scalar(
+            shop["gateway"],
+            "SELECT count(*) FROM orders WHERE partner_id = :p",
+            p=shop["partner_id"],
+        )
+    )
+
+
+class TestOrderInXml:
+    async def test_placed_in_xml_and_read_back_in_xml(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        external_id = uuid.uuid4().hex
+        body = order_xml(
+            external_id,
+            sku="KL-KES-PIN",
+            test="true",
+            fields="<partner_pin>123456</partner_pin>",
+        )
+        placed = await client.post("/api/v1/orders", content=body, headers=headers | XML_BODY)
+        assert placed.status_code == 202, placed.text
+        # an XML body answers in XML without being asked
+        assert placed.headers["content-type"].startswith("application/xml")
+        root = xml_of(placed)
+        assert root.tag == "order"
+        order_id = text(root, "id")
+        assert order_id
+        assert placed.headers["location"] == f"/api/v1/orders/{order_id}"
+        assert text(root, "external_id") == external_id
+        assert text(root, "sku") == "KL-KES-PIN"
+        assert text(root, "quantity") == "2"
+        assert text(root, "test") == "true"
+        assert text(root, "status") == "pending"
+        assert root.find("keys") is not None  # a list, empty for now
+
+        read = await client.get(f"/api/v1/orders/{order_id}", headers=headers | ACCEPT_XML)
+        assert read.status_code == 200, read.text
+        assert read.headers["content-type"].startswith("application/xml")
+        again = xml_of(read)
+        assert again.tag == "order"
+        assert text(again, "id") == order_id
+        assert text(again, "quantity") == "2"
+        # the same order in JSON has the same fields, typed
+        as_json = (await client.get(f"/api/v1/orders/{order_id}", headers=headers)).json()
+        assert as_json["quantity"] == 2
+        assert as_json["test"] is True
+        assert {child.tag for child in again} == set(as_json)
+
+    async def test_xml_and_json_of_the_same_order_are_the_same_request(
+        self, shop: dict[str, Any]
+    ) -> None:
+        client, headers = shop["client"], shop["headers"]
+        external_id = uuid.uuid4().hex
+        first = await client.post(
+            "/api/v1/orders",
+            content=order_xml(external_id, test="true"),
+            headers=headers | XML_BODY,
+        )
+        assert first.status_code == 202, first.text
+        replay = await client.post(
+            "/api/v1/orders",
+            json={"external_id": external_id, "sku": "KL-KIS-1Y", "quantity": 2, "test": True},
+            headers=headers,
+        )
+        assert replay.status_code == 200, replay.text
+        assert replay.json()["id"] == text(xml_of(first), "id")
+        conflict = await client.post(
+            "/api/v1/orders",
+            content=order_xml(external_id, quantity="3", test="true"),
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(conflict, 409, "idempotency_conflict")
+        assert await orders_of(shop) == 1
+
+    async def test_list_items_are_repeated_child_elements(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        for _ in range(2):
+            placed = await client.post(
+                "/api/v1/orders",
+                content=order_xml(uuid.uuid4().hex, test="true"),
+                headers=headers | XML_BODY,
+            )
+            assert placed.status_code == 202, placed.text
+        listed = await client.get("/api/v1/orders", headers=headers | ACCEPT_XML)
+        assert listed.status_code == 200, listed.text
+        root = xml_of(listed)
+        assert root.tag == "order_list"
+        items = root.findall("items/item")
+        assert len(items) == 2
+        assert all(text(item, "sku") == "KL-KIS-1Y" for item in items)
+        # no next page: null is an empty element marked xsi:nil
+        cursor = root.find("next_cursor")
+        assert cursor is not None
+        assert cursor.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
+
+    async def test_json_accept_wins_over_an_xml_body(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        placed = await client.post(
+            "/api/v1/orders",
+            content=order_xml(uuid.uuid4().hex, test="true"),
+            headers=headers | XML_BODY | {"Accept": "application/json"},
+        )
+        assert placed.status_code == 202, placed.text
+        assert placed.headers["content-type"].startswith("application/json")
+        assert placed.json()["quantity"] == 2
+
+
+class TestBadXml:
+    async def test_malformed_xml_is_400_problem_xml_and_changes_nothing(
+        self, shop: dict[str, Any]
+    ) -> None:
+        client, headers = shop["client"], shop["headers"]
+        response = await client.post(
+            "/api/v1/orders",
+            content=b"<order><external_id>x</external_id><sku>KL-KIS-1Y",
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(response, 400, "validation_error")
+        assert await orders_of(shop) == 0
+
+    @pytest.mark.parametrize(
+        ("quantity", "extra", "status", "code"),
+        [
+            ("abc", {}, 422, "invalid_quantity"),
+            ("0", {}, 422, "invalid_quantity"),
+            ("1001", {}, 422, "invalid_quantity"),
+            ("1.5", {}, 422, "invalid_quantity"),
+            ("1", {"test": "maybe"}, 422, "validation_error"),
+        ],
+    )
+    async def test_same_validation_codes_as_json(
+        self,
+        shop: dict[str, Any],
+        quantity: str,
+        extra: dict[str, str],
+        status: int,
+        code: str,
+    ) -> None:
+        client, headers = shop["client"], shop["headers"]
+        response = await client.post(
+            "/api/v1/orders",
+            content=order_xml(uuid.uuid4().hex, quantity=quantity, **extra),
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(response, status, code)
+        assert await orders_of(shop) == 0
+
+    async def test_missing_field_is_validation_error(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        response = await client.post(
+            "/api/v1/orders",
+            content=b"<order><external_id>abc</external_id><quantity>1</quantity></order>",
+            headers=headers | XML_BODY,
+        )
+        root = assert_problem_xml(response, 422, "validation_error")
+        assert "sku" in (root.findtext("{urn:ietf:rfc:7807}detail") or "")
+
+    async def test_controller_refusals_keep_their_codes(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        unknown = await client.post(
+            "/api/v1/orders",
+            content=order_xml(uuid.uuid4().hex, sku="NO-SUCH", test="true"),
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(unknown, 422, "unknown_sku")
+        pin = await client.post(
+            "/api/v1/orders",
+            content=order_xml(
+                uuid.uuid4().hex,
+                sku="KL-KES-PIN",
+                test="true",
+                fields="<partner_pin>12</partner_pin>",
+            ),
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(pin, 422, "invalid_field")
+        assert await orders_of(shop) == 0
+
+    async def test_billion_laughs_is_refused_at_once(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        started = time.monotonic()
+        response = await client.post(
+            "/api/v1/orders", content=BILLION_LAUGHS, headers=headers | XML_BODY
+        )
+        assert time.monotonic() - started < 2.0
+        root = assert_problem_xml(response, 400, "validation_error")
+        assert "lol" not in response.text.replace("DTD", "")
+        assert "DTD" in (root.findtext("{urn:ietf:rfc:7807}detail") or "")
+        assert await orders_of(shop) == 0
+
+    async def test_external_entities_are_refused(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        response = await client.post(
+            "/api/v1/orders", content=EXTERNAL_ENTITY, headers=headers | XML_BODY
+        )
+        assert_problem_xml(response, 400, "validation_error")
+        assert "root:" not in response.text
+        assert await orders_of(shop) == 0
+
+    async def test_an_oversized_xml_body_is_413(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        padding = "<note>" + "x" * 1_100_000 + "</note>"
+        response = await client.post(
+            "/api/v1/orders",
+            content=order_xml(uuid.uuid4().hex, test="true", comment=padding),
+            headers=headers | XML_BODY,
+        )
+        assert_problem_xml(response, 413, "validation_error")
+        assert await orders_of(shop) == 0
+
+
+class TestErrorsInXml:
+    async def test_unknown_path_and_missing_key_answer_problem_xml(
+        self, world: tuple[httpx.AsyncClient, Gateway]
+    ) -> None:
+        client, _ = world
+        assert_problem_xml(
+            await client.get("/api/v1/no-such", headers=ACCEPT_XML), 404, "not_found"
+        )
+        assert_problem_xml(
+            await client.get("/api/v1/orders", headers=ACCEPT_XML), 401, "unauthorized"
+        )
+
+    async def test_another_partners_order_is_404_in_xml(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        missing = await client.get(f"/api/v1/orders/{uuid.uuid4()}", headers=headers | ACCEPT_XML)
+        assert_problem_xml(missing, 404, "not_found")
+
+    async def test_application_in_xml(self, world: tuple[httpx.AsyncClient, Gateway]) -> None:
+        client, _ = world
+        body = (
+            "<application><company_name>ООО Ромашка</company_name><inn>7707083893</inn>"
+            "<email>xml@romashka.example</email><region>Москва</region></application>"
+        ).encode()
+        created = await client.post("/api/v1/applications", content=body, headers=XML_BODY)
+        assert created.status_code == 201, created.text
+        root = xml_of(created)
+        assert text(root, "status") == "pending"
+        bad = body.replace(b"7707083893", b"7707083894")
+        refused = await client.post("/api/v1/applications", content=bad, headers=XML_BODY)
+        assert_problem_xml(refused, 422, "invalid_inn")
+
+
+class TestJsonUnaffected:
+    async def test_json_in_json_out(self, shop: dict[str, Any]) -> None:
+        client, headers = shop["client"], shop["headers"]
+        placed = await client.post(
+            "/api/v1/orders",
+            json={"external_id": uuid.uuid4().hex, "sku": "KL-KIS-1Y", "quantity": 1, "test": True},
+            headers=headers,
+        )
+        assert placed.status_code == 202, placed.text
+        assert placed.headers["content-type"].startswith("application/json")
+        refused = await client.post(
+            "/api/v1/orders",
+            json={"external_id": uuid.uuid4().hex, "sku": "KL-KIS-1Y", "quantity": "1"},
+            headers=headers,
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "invalid_quantity"
+        missing = await client.get("/api/v1/no-such")
+        assert missing.headers["content-type"].startswith("application/problem+json")

@@ -5,8 +5,9 @@
   with ``Retry-After``. The ops token and health, metrics and schema paths are not limited.
   The buckets live in this process: with N granian workers a partner gets up to N× the budget
   (see PITFALLS; a shared store is the fix when workers > 1 matters).
-- Request size: a declared ``Content-Length`` over the route's limit is 413 before a byte is
-  read; Litestar enforces the same limit (``request_max_body_size``) on bodies read in chunks.
+- Request size: a declared ``Content-Length`` over the limit (``max_request_bytes``, or the
+  route's own ``request_max_body_size``) is 413 before a byte is read; a body sent in chunks is
+  counted as it arrives. (Litestar's own app-wide 10 MB cap stays as an outer bound.)
 - Timeouts: a request that has not started its answer within ``request_timeout`` seconds is
   503 ``service_unavailable`` (an order retried with its ``external_id`` is idempotent).
 - Security headers on every answer; ``Cache-Control: no-store`` on API answers that set none.
@@ -25,13 +26,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.plugins import InitPlugin
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from gateway.adapters import repository
 from gateway.domain.credentials import key_hash
@@ -91,6 +93,10 @@ class TokenBuckets:
         return (1.0 - bucket.tokens) / self.rate
 
 
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "validation_error", f"the body may be at most {limit} bytes")
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
@@ -110,35 +116,61 @@ def _bearer(scope: Scope) -> str | None:
 class HardeningMiddleware:
     """ASGI middleware of each route: size, rate and time limits."""
 
-    def __init__(self, app: ASGIApp, settings: GatewaySettings, limiter: TokenBuckets) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: GatewaySettings,
+        limiter: TokenBuckets,
+        partner_of_key: OrderedDict[str, str],
+    ) -> None:
         self.app = app
         self.settings = settings
         self.limiter = limiter
-        self._partner_of_key: OrderedDict[str, str] = OrderedDict()
+        self._partner_of_key = partner_of_key  # shared by every route's instance
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        self._check_size(scope)
+        receive = self._check_size(scope, receive)
         if self.settings.rate_limit_per_second > 0 and not scope["path"].startswith(
             UNLIMITED_PREFIXES
         ):
             await self._check_rate(scope)
         await self._within_time(scope, receive, send)
 
-    def _check_size(self, scope: Scope) -> None:
-        declared = _header(scope, b"content-length")
-        if declared is None:
-            return
-        try:
-            size = int(declared)
-        except ValueError:
-            raise ApiError(400, "validation_error", "Content-Length is not a number") from None
+    def _body_limit(self, scope: Scope) -> int:
+        """The route's own limit where it sets one (bank statements), else the settings'."""
         resolve = getattr(scope.get("route_handler"), "resolve_request_max_body_size", None)
-        limit = (resolve() if resolve is not None else None) or self.settings.max_request_bytes
-        if size > limit:
-            raise ApiError(413, "validation_error", f"the body may be at most {limit} bytes")
+        own = resolve() if resolve is not None else None
+        app_default = getattr(scope.get("app"), "request_max_body_size", None)
+        if isinstance(own, int) and own != app_default:
+            return own
+        return self.settings.max_request_bytes
+
+    def _check_size(self, scope: Scope, receive: Receive) -> Receive:
+        """413 for a declared length over the limit; a body sent in chunks is counted."""
+        limit = self._body_limit(scope)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise ApiError(400, "validation_error", "Content-Length is not a number") from None
+            if size > limit:
+                raise _too_large(limit)
+        received = 0
+
+        async def counted() -> ReceiveMessage:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _too_large(limit)
+            return message
+
+        return cast("Receive", counted)
 
     async def _check_rate(self, scope: Scope) -> None:
         token = _bearer(scope)
@@ -223,13 +255,13 @@ class HardeningPlugin(InitPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings, limiter = self.settings, self.limiter
+        partner_of_key: OrderedDict[str, str] = OrderedDict()
 
         def middleware(app: ASGIApp) -> ASGIApp:
-            return HardeningMiddleware(app, settings, limiter)
+            return HardeningMiddleware(app, settings, limiter, partner_of_key)
 
         app_config.middleware = [*app_config.middleware, middleware]
         app_config.before_send = [*app_config.before_send, security_headers]
-        app_config.request_max_body_size = settings.max_request_bytes
         if settings.cors_origins:
             app_config.cors_config = CORSConfig(
                 allow_origins=list(settings.cors_origins),

@@ -8,8 +8,11 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from defusedxml.ElementTree import fromstring
+from gateway.http.errors import ApiError
+from gateway.http.xml import to_xml, wants_xml, xml_to_json
 from gateway.runtime import Gateway
 
 from services.gateway.tests.integration.helpers import (
@@ -364,3 +367,83 @@ class TestJsonUnaffected:
         assert refused.json()["code"] == "invalid_quantity"
         missing = await client.get("/api/v1/no-such")
         assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+class Line(msgspec.Struct):
+    sku: str
+    quantity: int
+
+
+class Basket(msgspec.Struct):
+    name: str
+    lines: list[Line]
+    tags: dict[str, str] | None = None
+    note: str | None = None
+    rush: bool = False
+
+
+class TestConversion:
+    """The mapping itself, without a server: what partners' XML libraries will produce."""
+
+    def test_wrapped_and_bare_repeated_lists_and_dict_entries(self) -> None:
+        wrapped = (
+            "<basket><name>007</name><lines><line><sku>A</sku><quantity>2</quantity></line>"
+            "<line><sku>B</sku><quantity>3</quantity></line></lines>"
+            '<tags><colour>red</colour><entry key="ПИН">1</entry></tags>'
+            '<note xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:nil="true"/>'
+            "<rush>1</rush><unknown>ignored</unknown></basket>"
+        ).encode()
+        as_json = msgspec.json.decode(xml_to_json(wrapped, Basket))
+        assert as_json == {
+            "name": "007",  # a str field stays text, never a number
+            "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 3}],
+            "tags": {"colour": "red", "ПИН": "1"},
+            "note": None,
+            "rush": True,
+        }
+        bare = (
+            b"<basket><name>x</name><lines><sku>A</sku><quantity>1</quantity></lines>"
+            b"<lines><sku>B</sku><quantity>1</quantity></lines></basket>"
+        )
+        assert len(msgspec.json.decode(xml_to_json(bare, Basket))["lines"]) == 2
+
+    def test_writing_round_trips_through_reading(self) -> None:
+        value = {
+            "name": "a\x00b",
+            "lines": [{"sku": "A", "quantity": 2}],
+            "tags": {"1c": "x"},
+            "note": None,
+            "rush": False,
+        }
+        document = to_xml(value, "basket")
+        root = fromstring(document)  # well-formed despite the NUL
+        assert root.findtext("lines/line/sku") == "A"
+        assert root.find("tags/entry").get("key") == "1c"
+        back = msgspec.json.decode(xml_to_json(document, Basket))
+        assert back["lines"] == [{"sku": "A", "quantity": 2}]
+        assert back["tags"] == {"1c": "x"}
+        assert back["note"] is None
+        assert back["rush"] is False
+
+    @pytest.mark.parametrize(
+        ("accept", "content_type", "xml"),
+        [
+            (None, None, False),
+            ("*/*", None, False),
+            ("application/xml", None, True),
+            ("text/xml", None, True),
+            ("application/json;q=0.5, application/xml", None, True),
+            ("application/xml;q=0.5, application/json", None, False),
+            (None, "application/xml; charset=utf-8", True),
+            ("application/json", "application/xml", False),
+            ("*/*", "application/xml", True),
+        ],
+    )
+    def test_negotiation(self, accept: str | None, content_type: str | None, xml: bool) -> None:
+        assert wants_xml(accept, content_type) is xml
+
+    def test_entity_declarations_are_refused_before_expansion(self) -> None:
+        with pytest.raises(ApiError) as refused:
+            xml_to_json(BILLION_LAUGHS, Basket)
+        assert refused.value.status == 400
+        assert refused.value.code == "validation_error"

@@ -50,6 +50,8 @@ _XML_TYPES = frozenset({"application/xml", "text/xml", PROBLEM_XML})
 _JSON_TYPES = frozenset({"application/json", PROBLEM_JSON})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _NIL = f"{{{XSI}}}nil"
+# characters XML 1.0 cannot carry at all (JSON can): replaced, so the document stays well-formed
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 ET.register_namespace("xsi", XSI)
 
@@ -133,7 +135,7 @@ def _fill(element: ET.Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     else:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("\ufffd", str(value))
 
 
 def to_xml(value: Any, root: str, namespace: str | None = None) -> bytes:

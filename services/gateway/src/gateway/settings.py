@@ -31,10 +31,10 @@ class GatewaySettings(BaseSettings):
     query_timeout: float = Field(default=5.0, description="Seconds a query to a service may take")
     # hardening (gateway.http.hardening): generous defaults; 0 turns a limit off
     rate_limit_per_second: float = Field(
-        default=200.0, ge=0, description="Requests a second per partner, sustained (0 = no limit)"
+        default=500.0, ge=0, description="Requests a second per partner, sustained (0 = no limit)"
     )
     rate_limit_burst: int = Field(
-        default=1000, ge=1, description="Requests a partner may send at once above the rate"
+        default=2000, ge=1, description="Requests a partner may send at once above the rate"
     )
     max_request_bytes: int = Field(
         default=10_000_000, ge=1, description="Largest request body (routes may set their own)"

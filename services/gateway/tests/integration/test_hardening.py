@@ -266,3 +266,12 @@ class TestTimeouts:
         assert response.json()["code"] == "service_unavailable"
         assert response.headers["Retry-After"] == "1"
         assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + 3
+
+
+class TestCorsWhenConfigured:
+    def test_only_the_configured_origins(self) -> None:
+        app = create_app(None, GatewaySettings(cors_origins=["https://shop.example"]))
+        assert app.cors_config is not None
+        assert app.cors_config.allow_origins == ["https://shop.example"]
+        assert not app.cors_config.allow_credentials
+        assert create_app(None, GatewaySettings()).cors_config is None

@@ -406,6 +406,12 @@ class TestConversion:
             b"<lines><sku>B</sku><quantity>1</quantity></lines></basket>"
         )
         assert len(msgspec.json.decode(xml_to_json(bare, Basket))["lines"]) == 2
+        single = b"<basket><name>x</name><lines><sku>A</sku><quantity>1</quantity></lines></basket>"
+        assert msgspec.json.decode(xml_to_json(single, Basket))["lines"] == [
+            {"sku": "A", "quantity": 1}
+        ]
+        empty = b"<basket><name>x</name><lines/></basket>"
+        assert msgspec.json.decode(xml_to_json(empty, Basket))["lines"] == []
 
     def test_writing_round_trips_through_reading(self) -> None:
         value = {

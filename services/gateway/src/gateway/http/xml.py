@@ -220,6 +220,32 @@ _FIELDED = (mi.StructType, mi.DataclassType, mi.TypedDictType, mi.NamedTupleType
 _LISTS = (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)
 
 
+def _optional(kind: mi.Type) -> mi.Type:
+    """``T | None`` as ``T``; anything else unwrapped."""
+    kind = _unwrap(kind)
+    if isinstance(kind, mi.UnionType):
+        options = [_unwrap(t) for t in kind.types if not isinstance(_unwrap(t), mi.NoneType)]
+        if len(options) == 1:
+            return options[0]
+    return kind
+
+
+def _list_type(kind: mi.Type) -> Any:
+    listed = _optional(kind)
+    return listed if isinstance(listed, _LISTS) else None
+
+
+def _is_bare_item(element: ET.Element, item_type: mi.Type) -> bool:
+    """One item written without a wrapper (``<lines><sku>…</sku></lines>``), not a wrapper."""
+    item = _optional(item_type)
+    if isinstance(item, _FIELDED):
+        names = {f.encode_name for f in item.fields}
+        return any(_local(child.tag) in names for child in element)
+    if isinstance(item, (*_LISTS, mi.DictType, mi.AnyType)):
+        return False
+    return len(element) == 0 and bool((element.text or "").strip())
+
+
 def _items(element: ET.Element, kind: mi.Type) -> list[Any]:
     return [_typed(child, kind) for child in element]
 
@@ -248,10 +274,12 @@ def _typed(element: ET.Element, kind: mi.Type) -> Any:
             field = fields.get(name)
             if field is None:
                 continue  # unknown elements are ignored, as unknown JSON keys are
-            inner = _unwrap(field)
-            if isinstance(inner, _LISTS) and len(children) > 1:
+            listed = _list_type(field)
+            if listed is not None and (
+                len(children) > 1 or _is_bare_item(children[0], listed.item_type)
+            ):
                 # the items repeated directly under the parent, without a wrapper
-                result[name] = [_typed(c, inner.item_type) for c in children]
+                result[name] = [_typed(c, listed.item_type) for c in children]
             elif len(children) > 1:
                 raise ApiError(422, "validation_error", f"{name}: given more than once")
             else:

@@ -21,11 +21,12 @@ def create_engine(settings: PlatformSettings, service: str, schema: str) -> Asyn
     """An async engine whose connections look in ``schema`` first."""
     return create_async_engine(
         settings.sqlalchemy_url,
-        # a fixed pool: overflow connections would be opened and closed under every burst (a
-        # TLS negotiation and a backend start each); no pre-ping round trip per checkout — a
-        # dead connection fails its statement, the message is nacked and redelivered
+        # no pre-ping round trip per checkout: a dead connection fails its statement and the
+        # message is nacked and redelivered (or the HTTP call answers 503). Overflow covers
+        # bursts (the gateway's HTTP intake): opened and closed with the burst, which the
+        # profile showed costs a backend start each, so the steady pool is sized for the load
         pool_size=settings.db_pool_size,
-        max_overflow=0,
+        max_overflow=settings.db_pool_size,
         pool_timeout=30,
         pool_recycle=1800,
         connect_args={

@@ -347,6 +347,20 @@ class TestErrorsInXml:
         assert_problem_xml(refused, 422, "invalid_inn")
 
 
+class TestSchema:
+    async def test_openapi_lists_xml_next_to_json(
+        self, world: tuple[httpx.AsyncClient, Gateway]
+    ) -> None:
+        client, _ = world
+        schema = (await client.get("/schema/openapi.json")).json()
+        place = schema["paths"]["/api/v1/orders"]["post"]
+        body = place["requestBody"]["content"]
+        assert body["application/xml"] == body["application/json"]
+        assert "application/xml" in place["responses"]["202"]["content"]
+        balance = schema["paths"]["/api/v1/balance"]["get"]
+        assert "application/xml" in balance["responses"]["200"]["content"]
+
+
 class TestJsonUnaffected:
     async def test_json_in_json_out(self, shop: dict[str, Any]) -> None:
         client, headers = shop["client"], shop["headers"]

@@ -30,7 +30,7 @@ import msgspec.inspect as mi
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as safe_fromstring
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.enums import ScopeType
 from litestar.plugins import InitPlugin
@@ -538,10 +538,38 @@ def _as_xml_problem(handler: Callable[..., Any]) -> Callable[..., Any]:
     return handle
 
 
+_JSON_TO_XML = {"application/json": XML, PROBLEM_JSON: PROBLEM_XML}
+
+
+def _with_xml(content: dict[Any, Any] | None) -> None:
+    if not content:
+        return
+    for media, described in list(content.items()):
+        xml_media = _JSON_TO_XML.get(str(getattr(media, "value", media)))  # keys may be enums
+        if xml_media is not None and xml_media not in content:
+            content[xml_media] = described
+
+
+def advertise_xml(app: Litestar) -> None:
+    """OpenAPI at ``/schema`` lists XML next to JSON on every body and answer, so clients and
+    Schemathesis see what the layer accepts and sends."""
+    for item in (app.openapi_schema.paths or {}).values():
+        for operation in (item.get, item.put, item.post, item.patch, item.delete):
+            if operation is None:
+                continue
+            body = operation.request_body
+            if body is not None and hasattr(body, "content"):
+                _with_xml(body.content)
+            for answer in (operation.responses or {}).values():
+                _with_xml(getattr(answer, "content", None))
+
+
 class XmlPlugin(InitPlugin):
-    """Registers :class:`XmlMiddleware` and makes every exception handler XML-aware."""
+    """Registers :class:`XmlMiddleware`, makes every exception handler XML-aware and lists XML
+    in the OpenAPI document."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.on_startup = [*app_config.on_startup, advertise_xml]
         app_config.middleware = [*app_config.middleware, XmlMiddleware]
         app_config.exception_handlers = {
             kind: _as_xml_problem(handler)

@@ -696,6 +696,64 @@ class TestDistributorTerms:
         )
         assert len(history) == 2  # the default terms it started with, then the distributor's
 
+    async def test_a_distributor_sets_its_partners_price_rule(self, platform: Platform) -> None:
+        """The spec's distributor terms are a price rule and credit terms: the rule applies to
+        that partner's prices at once; a refused rule or a stranger's call changes nothing."""
+        distributor = await platform.new_partner(live=True)
+        stranger = await platform.new_partner(live=True)
+        conn = await asyncpg.connect(platform.settings.database_url.replace("+asyncpg", ""))
+        try:
+            reseller_id = await conn.fetchval(
+                "SELECT reseller_id FROM gateway.partners WHERE partner_id = $1",
+                uuid.UUID(distributor.partner_id),
+            )
+        finally:
+            await conn.close()
+        applied = await platform.client.post(
+            "/api/v1/applications",
+            json={
+                "company_name": "ООО «Партнёр дистрибьютора»",
+                "inn": "7707083893",
+                "email": "sub-price@example.ru",
+                "region": "Тверская область",
+                "distributor_reseller_id": reseller_id,
+            },
+        )
+        assert applied.status_code == 201, applied.text
+        approved = await platform.client.post(
+            f"/api/v1/admin/applications/{applied.json()['application_id']}/approve", headers=OPS
+        )
+        sub = Partner(approved.json()["partner_id"], approved.json()["api_key"])
+        await platform.wait_for_credit_line(sub, None)
+        product = await platform.product(cheap_key_product)
+        sku = product["sku"]
+        path = f"/api/v1/distributor/partners/{sub.partner_id}/terms"
+
+        async def price() -> str:
+            seen = await platform.client.get(f"/api/v1/catalog/products/{sku}", headers=sub.headers)
+            assert seen.status_code == 200, seen.text
+            return str(seen.json()["price"])
+
+        before = await price()
+        rule = {"price_rule": {"adjustments": [{"fixed_price": "123.45", "sku": sku}]}}
+        refused = await platform.client.put(path, json=rule, headers=stranger.headers)
+        assert refused.status_code == 404
+        for bad in (
+            {"price_rule": {"adjustments": [{"fixed_price": "1.00"}]}},  # a fixed price needs a sku
+            {"limit": "1000.00"},  # limit without term_days
+            {},
+        ):
+            invalid = await platform.client.put(path, json=bad, headers=distributor.headers)
+            assert (invalid.status_code, invalid.json()["code"]) == (422, "validation_error")
+        assert await price() == before
+
+        done = await platform.client.put(path, json=rule, headers=distributor.headers)
+        assert done.status_code == 200, done.text
+        assert done.json()["set_by"] == f"distributor:{reseller_id}"
+        assert "limit" not in done.json()  # the credit terms were not touched
+        assert await price() == "123.45"
+        assert (await platform.balance(sub))["limit"] == "50000.00"
+
 
 @pytest.mark.slow
 class TestConcurrentOrders:

@@ -194,6 +194,10 @@ async def _set_rule(
     )
 
 
+apply_price_rule = _set_rule
+"""Set (or with ``None`` remove) a rule; also the distributor's terms endpoint's way."""
+
+
 async def _read_rule(
     gateway: Gateway, scope: Literal["partner", "distributor"], owner_id: uuid.UUID
 ) -> PriceRuleRead:

@@ -50,6 +50,7 @@ from gateway.controllers.balance import (
     checked_at,
     fetch_balance,
 )
+from gateway.controllers.catalog import apply_price_rule
 from gateway.domain.errors import Unavailable
 from gateway.domain.inn import is_valid_inn
 from gateway.domain.pricing import money
@@ -58,6 +59,7 @@ from gateway.http.errors import ApiError
 from gateway.http.receivables_schemas import (
     AgingRowRead,
     AllocationRead,
+    DistributorTermsUpdate,
     PaymentCreate,
     PaymentsRead,
     PostedPaymentRead,
@@ -65,7 +67,7 @@ from gateway.http.receivables_schemas import (
     StatementProblemRead,
     TermsRead,
 )
-from gateway.http.schemas import BalanceRead, CreditTermsUpdate
+from gateway.http.schemas import BalanceRead
 from gateway.runtime import Gateway
 
 STATEMENT_HEADER = b"1CClientBankExchange"
@@ -346,21 +348,38 @@ class DistributorCreditController(Controller):
 
     @put(
         "/{partner_id:uuid}/terms",
-        summary="Set the credit limit and payment term of a partner under this distributor "
-        "(new documents take the new term; the history is kept)",
+        summary="Set the credit terms (limit, term; new documents take the new term, the "
+        "history is kept) and/or the price rule of a partner under this distributor",
     )
     async def set_terms(
         self,
         partner_id: FromPath[uuid.UUID],
-        data: JSONBody[CreditTermsUpdate],
+        data: JSONBody[DistributorTermsUpdate],
         gateway: NamedDependency[Gateway],
         partner: NamedDependency[AuthenticatedPartner],
     ) -> TermsRead:
-        if not data.limit.is_finite() or data.limit < 0 or data.limit >= MAX_AMOUNT:
+        credit = data.limit is not None or data.term_days is not None
+        if credit and (data.limit is None or data.term_days is None):
+            raise ApiError(422, "validation_error", "limit and term_days go together")
+        if not credit and data.price_rule is None:
+            raise ApiError(
+                422, "validation_error", "give limit and term_days, a price_rule, or both"
+            )
+        if data.limit is not None and (
+            not data.limit.is_finite() or data.limit < 0 or data.limit >= MAX_AMOUNT
+        ):
             raise ApiError(422, "validation_error", "limit must be a non-negative amount")
         await _own_partner(gateway, partner, partner_id)
-        limit = data.limit.quantize(Decimal("0.01"))
         set_by = f"distributor:{partner.reseller_id}"
+        # the price rule first: the catalog may refuse it (422), and then nothing has changed
+        rule = (
+            await apply_price_rule(gateway, "partner", partner_id, data.price_rule)
+            if data.price_rule is not None
+            else None
+        )
+        if data.limit is None or data.term_days is None:
+            return TermsRead(partner_id=partner_id, set_by=set_by, price_rule=rule)
+        limit = data.limit.quantize(Decimal("0.01"))
         service = gateway.service
         async with service.uow.transaction() as tx:
             if not await repository.set_partner_terms(tx.conn, partner_id, limit, data.term_days):
@@ -376,7 +395,11 @@ class DistributorCreditController(Controller):
                 )
             )
         return TermsRead(
-            partner_id=partner_id, limit=money(limit), term_days=data.term_days, set_by=set_by
+            partner_id=partner_id,
+            set_by=set_by,
+            limit=money(limit),
+            term_days=data.term_days,
+            price_rule=rule,
         )
 
     @get("/{partner_id:uuid}/balance", summary="The balance of a partner under this distributor")

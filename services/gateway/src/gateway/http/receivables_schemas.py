@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
+from gateway.http.catalog_schemas import PriceRuleBody, PriceRuleRead
 from gateway.http.schemas import MoneyStr
 
 
@@ -93,10 +95,24 @@ class ReceivablesRead(msgspec.Struct):
     totals: AgingRowRead
 
 
-class TermsRead(msgspec.Struct):
+class DistributorTermsUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A distributor's terms for a partner under it: credit terms, a price rule, or both."""
+
+    limit: Annotated[
+        Decimal | None, msgspec.Meta(description='Credit limit, RUB, e.g. "60000.00"')
+    ] = None
+    term_days: Annotated[int, msgspec.Meta(ge=0, le=365)] | None = None
+    price_rule: Annotated[
+        PriceRuleBody | None,
+        msgspec.Meta(description="The partner's price rule (replaces the one it had)"),
+    ] = None
+
+
+class TermsRead(msgspec.Struct, omit_defaults=True):
     """Terms a distributor set for a partner under it."""
 
     partner_id: uuid.UUID
-    limit: MoneyStr
-    term_days: int
     set_by: Annotated[str, msgspec.Meta(description="'distributor:<reseller id>'")]
+    limit: MoneyStr | None = None
+    term_days: int | None = None
+    price_rule: PriceRuleRead | None = None

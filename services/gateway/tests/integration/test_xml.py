@@ -16,6 +16,7 @@ from gateway.http.xml import to_xml, wants_xml, xml_to_json
 from gateway.runtime import Gateway
 
 from services.gateway.tests.integration.helpers import (
+    OPS,
     PIN_FIELD,
     bearer,
     onboard,
@@ -345,6 +346,32 @@ class TestErrorsInXml:
         bad = body.replace(b"7707083893", b"7707083894")
         refused = await client.post("/api/v1/applications", content=bad, headers=XML_BODY)
         assert_problem_xml(refused, 422, "invalid_inn")
+
+
+class TestOtherEndpoints:
+    async def test_ops_put_in_xml_with_decimal_and_int_fields(
+        self, world: tuple[httpx.AsyncClient, Gateway]
+    ) -> None:
+        client, _ = world
+        approval = await onboard(client)
+        path = f"/api/v1/admin/partners/{approval['partner_id']}/credit"
+        body = b"<credit_terms><limit>60000.00</limit><term_days>20</term_days></credit_terms>"
+        updated = await client.put(path, content=body, headers=OPS | XML_BODY)
+        assert updated.status_code == 200, updated.text
+        root = xml_of(updated)
+        assert root.tag == "partner"
+        assert text(root, "credit_limit") == "60000.00"
+        assert text(root, "term_days") == "20"
+        assert text(root, "live") == "false"
+        bad = body.replace(b"<term_days>20</term_days>", b"<term_days>400</term_days>")
+        refused = await client.put(path, content=bad, headers=OPS | XML_BODY)
+        assert_problem_xml(refused, 422, "validation_error")
+        negative = body.replace(b"60000.00", b"-1.00")  # the controller's own check
+        assert_problem_xml(
+            await client.put(path, content=negative, headers=OPS | XML_BODY),
+            422,
+            "validation_error",
+        )
 
 
 class TestSchema:

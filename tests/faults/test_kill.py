@@ -40,16 +40,7 @@ async def outbox_rows(settings: PlatformSettings) -> dict[str, int]:
         await connection.close()
 
 
-BILLING_FINDING = (
-    "kill -9 of billing mid-load: in two runs (2026-11-27, loaded 2-core box) orders were not "
-    "final 120 s after billing's restart, whose connection logged 'stuck, no frames received'; "
-    "left for the owner of billing to diagnose (remove this skip to run it)"
-)
-
-
-@pytest.mark.parametrize(
-    "victim", ["keys", pytest.param("billing", marks=pytest.mark.skip(reason=BILLING_FINDING))]
-)
+@pytest.mark.parametrize("victim", ["keys", "billing"])
 async def test_killed_worker_restarts_and_every_order_completes_once(victim: str) -> None:
     async with isolated_settings() as settings:
         process = service_process(victim, settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +37,10 @@ class GatewaySettings(BaseSettings):
     )
     rate_limit_burst: int = Field(
         default=2000, ge=1, description="Requests a partner may send at once above the rate"
+    )
+    rate_limit_store: Literal["auto", "memory", "postgres"] = Field(
+        default="auto",
+        description="Where buckets live: auto = in process for one worker, PostgreSQL for more",
     )
     max_request_bytes: int = Field(
         default=10_000_000, ge=1, description="Largest request body (routes may set their own)"

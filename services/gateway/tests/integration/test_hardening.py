@@ -14,11 +14,12 @@ import httpx
 import pytest
 from esd_platform.testing import isolated_settings
 from gateway.bootstrap import create_app
-from gateway.http.hardening import SECURITY_HEADERS, TokenBuckets
+from gateway.http.hardening import SECURITY_HEADERS, TokenBuckets, take_shared
 from gateway.service_layer import ordering
 from gateway.settings import GatewaySettings
 from gateway.testing import in_loop_client
 from litestar import Litestar
+from sqlalchemy import text
 
 from services.gateway.tests.integration.helpers import OPS, OPS_TOKEN, bearer, onboard
 
@@ -275,3 +276,52 @@ class TestCorsWhenConfigured:
         assert app.cors_config.allow_origins == ["https://shop.example"]
         assert not app.cors_config.allow_credentials
         assert create_app(None, GatewaySettings()).cors_config is None
+
+
+class TestSharedBuckets:
+    """Buckets in PostgreSQL, as several workers use them (rate_limit_store=postgres)."""
+
+    async def test_workers_share_one_budget(self, world: World) -> None:
+        engine = world.app.state.gateway.service.engine
+        key = f"partner:{uuid.uuid4()}"
+        # 20 requests at once, as if from several workers: exactly the burst gets through
+        waits = await asyncio.gather(
+            *(take_shared(engine, key, rate=0.01, burst=BURST) for _ in range(20))
+        )
+        assert sum(1 for w in waits if w == 0) == BURST
+        assert all(w > 1 for w in waits if w > 0)
+        # refused requests do not dig the hole deeper: the wait stays one token's worth
+        assert await take_shared(engine, key, rate=0.01, burst=BURST) <= 100
+        assert await take_shared(engine, f"partner:{uuid.uuid4()}", rate=0.01, burst=BURST) == 0
+
+    async def test_refills_with_time(self, world: World) -> None:
+        engine = world.app.state.gateway.service.engine
+        key = f"partner:{uuid.uuid4()}"
+        assert await take_shared(engine, key, rate=20.0, burst=1) == 0
+        assert await take_shared(engine, key, rate=20.0, burst=1) > 0
+        await asyncio.sleep(0.1)
+        assert await take_shared(engine, key, rate=20.0, burst=1) == 0
+
+    async def test_the_middleware_uses_them_when_configured(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        a = await new_partner(world)
+        settings = world.app.state.gateway.settings
+        monkeypatch.setattr(settings, "rate_limit_store", "postgres")
+        monkeypatch.setattr(settings, "rate_limit_per_second", 0.01)
+        for _ in range(BURST):
+            ok = await world.client.get("/api/v1/orders", headers=bearer(a["api_key"]))
+            assert ok.status_code == 200, ok.text
+        refused = await world.client.get("/api/v1/orders", headers=bearer(a["api_key"]))
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+        # the partner's bucket is the shared row, not the process's
+        taken = await scalar_of(
+            world, f"SELECT taken FROM rate_buckets WHERE key = 'partner:{a['partner_id']}'"
+        )
+        assert taken is False
+
+
+async def scalar_of(world: World, sql: str) -> Any:
+    async with world.app.state.gateway.service.engine.connect() as conn:
+        return (await conn.execute(text(sql))).scalar()

@@ -3,8 +3,9 @@
 - Rate limits: a token bucket per partner (keys of one partner share it; no key or an unknown
   key is bucketed by client address), budget from settings; over budget is 429 ``rate_limited``
   with ``Retry-After``. The ops token and health, metrics and schema paths are not limited.
-  The buckets live in this process: with N granian workers a partner gets up to N× the budget
-  (see PITFALLS; a shared store is the fix when workers > 1 matters).
+  With one worker the buckets live in the process; with several (or
+  ``rate_limit_store=postgres``) they are rows of an UNLOGGED table every worker shares, since
+  per-process buckets would give a partner N× its budget (PITFALLS).
 - Request size: a declared ``Content-Length`` over the limit (``max_request_bytes``, or the
   route's own ``request_max_body_size``) is 413 before a byte is read; a body sent in chunks is
   counted as it arrives. (Litestar's own app-wide 10 MB cap stays as an outer bound.)
@@ -34,6 +35,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.plugins import InitPlugin
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters import repository
 from gateway.domain.credentials import key_hash
@@ -91,6 +94,34 @@ class TokenBuckets:
             bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
+
+
+_TAKE = text(
+    """
+    INSERT INTO rate_buckets AS b (key, tokens, taken, updated_at)
+    VALUES (:key, :burst - 1, true, clock_timestamp())
+    ON CONFLICT (key) DO UPDATE SET
+        taken = LEAST(:burst, b.tokens
+            + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1,
+        tokens = LEAST(:burst, b.tokens
+            + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate)
+            - CASE WHEN LEAST(:burst, b.tokens
+                + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1
+              THEN 1 ELSE 0 END,
+        updated_at = clock_timestamp()
+    RETURNING taken, tokens
+    """
+)
+
+
+async def take_shared(engine: AsyncEngine, key: str, rate: float, burst: int) -> float:
+    """:meth:`TokenBuckets.take` on the table every worker shares: one upsert, the row lock
+    orders concurrent requests of one partner; the database's clock is the one clock."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(_TAKE, {"key": key, "rate": rate, "burst": float(max(burst, 1))})
+        ).one()
+    return 0.0 if row.taken else (1.0 - float(row.tokens)) / rate
 
 
 def _too_large(limit: int) -> ApiError:
@@ -179,7 +210,18 @@ class HardeningMiddleware:
         ):
             return
         bucket = await self._bucket_key(scope, token)
-        wait = self.limiter.take(bucket)
+        if self.settings.rate_limit_store == "postgres" or (
+            self.settings.rate_limit_store == "auto" and self.settings.gateway_workers > 1
+        ):
+            engine = scope["app"].state.gateway.service.engine
+            wait = await take_shared(
+                engine,
+                bucket,
+                self.settings.rate_limit_per_second,
+                self.settings.rate_limit_burst,
+            )
+        else:
+            wait = self.limiter.take(bucket)
         if wait > 0:
             raise ApiError(
                 429,

@@ -33,7 +33,8 @@ lint: setup ## ruff and mypy
 asyncapi: setup ## write the AsyncAPI documents to docs/asyncapi/
 	$(BIN)/esd asyncapi
 
-bench: setup ## run the benchmarks (see bench/RESULTS.md)
-	$(BIN)/python bench/orders.py
+bench: setup ## run every benchmark (figures in bench/RESULTS.md); one: make bench B=keys
+	@for b in $(or $(B),orders keys credit catalog billing); do \
+		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 .PHONY: help setup run test lint asyncapi bench

@@ -35,6 +35,7 @@ from gateway.controllers import (
     keys_admin,
     orders,
     receivables,
+    webhooks,
 )
 from gateway.entrypoints.consumers import build_router
 from gateway.http.deps import AuthenticatedPartner, provide_gateway, provide_partner
@@ -96,6 +97,7 @@ def create_app(
         *receivables.ROUTES,
         *keys_admin.ROUTES,
         *finance.ROUTES,
+        *webhooks.ROUTES,
     ]
     if gateway.service.settings.is_test:
         handlers.extend(clock.ROUTES)

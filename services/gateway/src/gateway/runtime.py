@@ -10,6 +10,7 @@ from gateway.adapters.queries import Queries
 from gateway.adapters.readiness import Probe
 from gateway.adapters.secret_box import SecretBox
 from gateway.adapters.waiters import OrderWaiters
+from gateway.service_layer.webhook_delivery import WebhookDispatcher
 from gateway.settings import GatewaySettings
 
 
@@ -25,13 +26,20 @@ class Gateway:
     secret_box: SecretBox
     broker_running: bool = False
     """The embedded run: the service is attached to a shared broker started around it."""
+    webhooks: WebhookDispatcher | None = None
+    """Sends partners' signed callbacks; made from the settings at start unless given."""
 
     async def start(self) -> None:
         await self.service.start(broker_running=self.broker_running)
         await self.waiters.start()
         await self.queries.start()
+        if self.webhooks is None:
+            self.webhooks = WebhookDispatcher(self.service, self.settings, self.secret_box)
+        await self.webhooks.start()
 
     async def stop(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.waiters.stop()
         await self.queries.stop()
         await self.probe.close()

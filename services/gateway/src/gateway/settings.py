@@ -51,3 +51,23 @@ class GatewaySettings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty = CORS off"
     )
+    # webhooks (gateway.service_layer.webhook_delivery): signed callbacks of final orders
+    webhooks_enabled: bool = Field(
+        default=True, description="Run the webhook dispatcher in this gateway process"
+    )
+    webhook_backoff_base: float = Field(
+        default=10.0, gt=0, description="Seconds before the first retry; doubles per failure"
+    )
+    webhook_backoff_cap: float = Field(
+        default=3600.0, gt=0, description="Longest pause between two attempts, seconds"
+    )
+    webhook_retry_window: float = Field(
+        default=86400.0, gt=0, description="Seconds after the first attempt until a delivery fails"
+    )
+    webhook_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a partner's endpoint has to answer"
+    )
+    webhook_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between looks for due deliveries"
+    )
+    webhook_batch: int = Field(default=20, ge=1, description="Deliveries sent at once")

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from gateway.adapters import catalog, repository
 from gateway.adapters.waiters import NOTIFY_SQL
+from gateway.service_layer.webhook_delivery import stage_callback
 
 _NOTIFY = text(NOTIFY_SQL)
 
@@ -34,6 +35,8 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
                 return
             if await repository.finalize_order(tx.conn, order_id, status, **values):  # type: ignore[arg-type]
                 await tx.conn.execute(_NOTIFY, {"order_id": str(order_id)})
+                # the partner's callback commits with the outcome, or not at all
+                await stage_callback(tx.conn, order_id, uow.clock.now())
 
     @consumes(router, "gateway", ProductChanged)
     async def on_product_changed(event: ProductChanged) -> None:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from esd_contracts.orders.events import OrderCompleted, OrderRejected
 from esd_platform.testing import isolated_settings
+from gateway.adapters import webhooks as store
 from gateway.bootstrap import create_app
 from gateway.domain.webhooks import RetryPolicy
 from gateway.runtime import Gateway
@@ -343,6 +344,44 @@ async def test_the_log_and_redeliver_are_the_partners_own(
     )
     assert bad.status_code in {400, 422}
     assert await partner.deliveries(status="failed") == []
+
+
+async def test_two_workers_never_claim_the_same_delivery(partner: Partner) -> None:
+    """Two dispatchers' claims at the same moment take disjoint rows (SKIP LOCKED), and a
+    claimed row is leased: not due again until the lease runs out."""
+    engine = partner.gateway.service.engine
+    later = datetime.now(UTC) + timedelta(hours=1)  # not due for this module's live dispatcher
+    async with engine.begin() as conn:
+        for _ in range(5):
+            await store.stage(
+                conn,
+                partner_id=partner.partner_id,
+                order_id=uuid.uuid4(),
+                event="order.completed",
+                url="http://127.0.0.1:9/never",
+                body="{}",
+                at=later,
+            )
+    moment, lease = later + timedelta(minutes=1), timedelta(seconds=60)
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        one = await store.claim_due(first, moment, lease, uuid.uuid4(), 3)
+        two = await store.claim_due(second, moment, lease, uuid.uuid4(), 10)
+        await first.commit()
+        await second.commit()
+    mine = {r.id for r in [*one, *two] if r.partner_id == partner.partner_id}
+    assert len(one) == 3
+    assert not {r.id for r in one} & {r.id for r in two}
+    assert len(mine) == 5
+    async with engine.begin() as conn:
+        assert not await store.claim_due(conn, moment, lease, uuid.uuid4(), 10)
+        again = await store.claim_due(conn, moment + lease, lease, uuid.uuid4(), 10)
+        assert {r.id for r in again} >= mine
+        await conn.execute(
+            text("DELETE FROM webhook_deliveries WHERE partner_id = :p"),
+            {"p": partner.partner_id},
+        )
 
 
 async def test_no_activation_code_or_secret_in_any_payload(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
+import msgspec
 from esd_platform.service import Service
 
 from gateway.adapters.queries import Queries
@@ -34,8 +37,17 @@ class Gateway:
         await self.waiters.start()
         await self.queries.start()
         if self.webhooks is None:
-            self.webhooks = WebhookDispatcher(self.service, self.settings, self.secret_box)
+            self.webhooks = WebhookDispatcher(
+                self.service, self.settings, self.secret_box, keys_of=self.keys_of
+            )
         await self.webhooks.start()
+
+    async def keys_of(self, order_id: uuid.UUID, partner_id: uuid.UUID) -> list[dict[str, Any]]:
+        """A completed order's keys with signed download links, as the API shows them."""
+        from gateway.service_layer.ordering import keys_for  # ordering imports this module
+
+        links = await keys_for(self, order_id, partner_id)
+        return [msgspec.to_builtins(link) for link in links]
 
     async def stop(self) -> None:
         if self.webhooks is not None:

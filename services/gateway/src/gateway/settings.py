@@ -71,3 +71,8 @@ class GatewaySettings(BaseSettings):
         default=1.0, gt=0, description="Seconds between looks for due deliveries"
     )
     webhook_batch: int = Field(default=20, ge=1, description="Deliveries sent at once")
+    webhook_include_keys: bool = Field(
+        default=True,
+        description="A completed order's callback carries its keys, as GET /orders/{id} "
+        "shows them (asked of the keys service at each attempt, never stored here)",
+    )

@@ -109,6 +109,9 @@ async def running() -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:
                 webhook_retry_window=WINDOW,
                 webhook_poll_interval=0.05,
                 webhook_timeout=2.0,
+                # no keys service in this module: the callbacks' keys are tested end to end
+                # (tests/e2e/test_webhooks_flow.py)
+                webhook_include_keys=False,
             ),
         )
         async with in_loop_client(app) as client:
@@ -203,7 +206,7 @@ async def test_callback_arrives_signed_after_retries_with_backoff(
     assert body["status"] == "completed"
     assert body["quantity"] == 2
     assert body["amount"] == "3000.00"
-    assert "keys" not in body  # the partner fetches keys with GET /api/v1/orders/{id}
+    assert "keys" not in body  # keys off here (no keys service): see tests/e2e
 
     [item] = await partner.deliveries(order_id=str(order_id))
     assert item["id"] == calls[0].headers["x-esd-delivery"]

@@ -161,20 +161,24 @@ async def order_keys(gateway: Gateway, row: Row[Any]) -> list[KeyLink]:
     """The keys of a completed order from the keys service, with signed download links."""
     if row.status != "completed":
         return []
-    service = gateway.service
+    return await keys_for(gateway, row.id, row.partner_id)
+
+
+async def keys_for(gateway: Gateway, order_id: uuid.UUID, partner_id: uuid.UUID) -> list[KeyLink]:
+    """An order's keys from the keys service (its owner's only), with signed download links."""
     try:
         answer = await gateway.queries.ask(
             GetOrderKeys(
-                correlation_id=row.id,
-                occurred_at=service.clock.now(),
-                order_id=row.id,
-                partner_id=row.partner_id,
+                correlation_id=order_id,
+                occurred_at=gateway.service.clock.now(),
+                order_id=order_id,
+                partner_id=partner_id,
             ),
             OrderKeys,
         )
     except QueryFailed as exc:
         raise Unavailable("the keys service did not answer; retry shortly") from exc
-    return [_link(gateway, row.id, key) for key in answer.keys]
+    return [_link(gateway, order_id, key) for key in answer.keys]
 
 
 def _link(gateway: Gateway, order_id: uuid.UUID, key: IssuedKey) -> KeyLink:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,8 +43,9 @@ _ORDER = text("SELECT * FROM orders WHERE id = :id")
 
 
 def order_body(row: Row[Any]) -> str:
-    """The order as ``GET /api/v1/orders/{id}`` shows it, without ``keys``: activation codes
-    never travel in a callback; the partner fetches them with the GET."""
+    """The order as ``GET /api/v1/orders/{id}`` shows it, without ``keys``: that is what is
+    stored. A completed order's keys are added at each attempt (:class:`WebhookDispatcher`),
+    asked of the keys service, so no activation code is ever kept in this table."""
     order = OrderRead(
         id=row.id,
         external_id=row.external_id,
@@ -92,10 +94,21 @@ def _host(url: str) -> str:
         return "<invalid url>"
 
 
+KeysOf = Callable[[uuid.UUID, uuid.UUID], Awaitable[list[dict[str, Any]]]]
+"""(order id, partner id) → the order's keys as the API shows them."""
+
+
 class WebhookDispatcher:
     """Background sender of due deliveries; several gateway processes may run one each."""
 
-    def __init__(self, service: Service, settings: GatewaySettings, box: SecretBox) -> None:
+    def __init__(
+        self,
+        service: Service,
+        settings: GatewaySettings,
+        box: SecretBox,
+        keys_of: KeysOf | None = None,
+    ) -> None:
+        self._keys_of = keys_of if settings.webhook_include_keys else None
         self._service = service
         self._settings = settings
         self._box = box
@@ -169,12 +182,20 @@ class WebhookDispatcher:
             "X-Esd-Timestamp-Signature": timestamped_signature(secret, timestamp, body),
         }
 
+    async def _body(self, row: Row[Any]) -> bytes:
+        """The stored order, plus its keys when it completed (the spec's "final order")."""
+        if row.event != "order.completed" or self._keys_of is None:
+            return bytes(row.body.encode())
+        payload = json.loads(row.body)
+        payload["keys"] = await self._keys_of(row.order_id, row.partner_id)
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
     async def _send(self, row: Row[Any], claim: uuid.UUID) -> None:
         assert self._client is not None
-        body = row.body.encode()
         code: int | None = None
         error: str | None = None
         try:
+            body = await self._body(row)  # keys service down: a failed attempt, retried
             headers = self._headers(row, body)
             response = await self._client.post(row.url, content=body, headers=headers)
             code = response.status_code

@@ -77,4 +77,3 @@ class Query(Message):
     """A read-only request answered over RabbitMQ direct reply-to; never changes state."""
 
     KIND: ClassVar[MessageKind] = "query"
-

@@ -156,6 +156,18 @@ def _run_in_process(env: dict[str, str], base: str, token: str) -> int:
     return 0
 
 
+def _vendor_stub(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """With no vendor API configured (ESD_VENDOR_API_URL), the local vendor stub plays every
+    vendor, so the demo catalog's vendor-API products deliver keys in this run too."""
+    if env.get("ESD_VENDOR_API_URL") or env.get("ESD_VENDOR_API_URLS"):
+        return None
+    port = env.get("ESD_VENDOR_STUB_PORT", "8099")
+    env["ESD_VENDOR_API_URL"] = f"http://127.0.0.1:{port}"
+    say(f"vendor API: the local stub (deploy/vendor_stub) at {env['ESD_VENDOR_API_URL']}")
+    command = [sys.executable, "-m", "deploy.vendor_stub", "--port", port]
+    return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+
+
 def run_platform(keys_workers: int = 1) -> int:
     env = dict(os.environ)
     settings = PlatformSettings()
@@ -163,6 +175,18 @@ def run_platform(keys_workers: int = 1) -> int:
     embedded = None
     if not asyncio.run(_postgres_up(settings)):
         embedded = _embedded_postgres(env)
+    stub = _vendor_stub(env)
+    try:
+        return _run(env, settings, embedded, keys_workers)
+    finally:
+        if stub is not None:
+            stub.terminate()
+            stub.wait(timeout=10)
+
+
+def _run(
+    env: dict[str, str], settings: PlatformSettings, embedded: object, keys_workers: int
+) -> int:
     token = _ops_token(env)
     port = env.setdefault("ESD_GATEWAY_PORT", "8080")
     base = f"http://127.0.0.1:{port}"

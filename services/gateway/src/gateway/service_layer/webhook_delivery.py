@@ -27,14 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.adapters import webhooks as store
 from gateway.adapters.secret_box import SecretBox
-from gateway.domain.pricing import money
 from gateway.domain.webhooks import (
     EVENTS,
     RetryPolicy,
     signature,
     timestamped_signature,
 )
-from gateway.http.schemas import OrderRead
 from gateway.settings import GatewaySettings
 
 log = get_logger("esd.gateway.webhooks")
@@ -46,22 +44,10 @@ def order_body(row: Row[Any]) -> str:
     """The order as ``GET /api/v1/orders/{id}`` shows it, without ``keys``: that is what is
     stored. A completed order's keys are added at each attempt (:class:`WebhookDispatcher`),
     asked of the keys service, so no activation code is ever kept in this table."""
-    order = OrderRead(
-        id=row.id,
-        external_id=row.external_id,
-        sku=row.sku,
-        name=row.name,
-        quantity=row.quantity,
-        unit_price=money(row.unit_price),
-        amount=money(row.amount),
-        vat_rate=row.vat_rate,
-        vat_amount=money(row.vat_amount),
-        test=row.test,
-        status=row.status,
-        reason=row.reason,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-    )
+    # imported here: presenters → ordering → runtime → this module
+    from gateway.http.presenters import order_read
+
+    order = order_read(row)
     payload = msgspec.to_builtins(order)
     payload.pop("keys", None)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -36,7 +36,7 @@ from litestar.enums import ScopeType
 from litestar.plugins import InitPlugin
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 
-from gateway.http.bodies import field_of
+from gateway.http.bodies import validation_problem
 from gateway.http.errors import PROBLEM_JSON, ApiError
 
 XML = "application/xml"
@@ -324,21 +324,7 @@ def xml_to_json(body: bytes, target: Any) -> bytes:
     try:
         converted = msgspec.convert(shaped, type=target, strict=False)
     except msgspec.ValidationError as exc:
-        field, message = field_of(exc)
-        errors = [{"field": field, "message": message}]
-        if field == "quantity":
-            raise ApiError(
-                422,
-                "invalid_quantity",
-                "quantity must be an integer in 1..1000",
-                extra={"errors": errors},
-            ) from exc
-        raise ApiError(
-            422,
-            "validation_error",
-            f"{field}: {message}" if field else message,
-            extra={"errors": errors},
-        ) from exc
+        raise validation_problem(exc) from exc
     plain = msgspec.to_builtins(converted)
     if isinstance(plain, dict) and isinstance(shaped, dict):
         # only what was sent: a field left out stays left out, as in the JSON body

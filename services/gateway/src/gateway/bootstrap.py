@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from gateway import portal
 from gateway.adapters.queries import QueryClient
 from gateway.adapters.readiness import DependencyProbe
 from gateway.adapters.secret_box import SecretBox
@@ -25,6 +26,7 @@ from gateway.adapters.waiters import OrderWaiters
 from gateway.controllers import (
     admin,
     applications,
+    audit,
     balance,
     catalog,
     clock,
@@ -35,6 +37,7 @@ from gateway.controllers import (
     keys_admin,
     orders,
     receivables,
+    subscriptions,
     webhooks,
 )
 from gateway.entrypoints.consumers import build_router
@@ -98,6 +101,9 @@ def create_app(
         *keys_admin.ROUTES,
         *finance.ROUTES,
         *webhooks.ROUTES,
+        *subscriptions.ROUTES,
+        *audit.ROUTES,
+        *portal.ROUTES,
     ]
     if gateway.service.settings.is_test:
         handlers.extend(clock.ROUTES)
@@ -114,6 +120,7 @@ def create_app(
         middleware=[metrics_middleware],
         plugins=[HardeningPlugin(gateway.settings), XmlPlugin()],  # limits, headers; XML
         lifespan=[lifespan],
+        template_config=portal.template_config(),
         openapi_config=OpenAPIConfig(title="esd partner API", version="1.0.0", path="/schema"),
         debug=False,
         # logs are the platform's structlog JSON (configured by the process entry point);

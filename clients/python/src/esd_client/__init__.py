@@ -1,0 +1,1 @@
+"""esd partner API client."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from esd_contracts.billing import finance
 from esd_contracts.billing.commands import RecordShipment, ReplayFinanceEvents, ResendDocument
 from esd_contracts.billing.events import ShipmentRecorded
-from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
+from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded, SubscriptionCharged
 from esd_contracts.billing.queries import (
     GetDocumentPdf,
     GetDocuments,
@@ -22,10 +23,12 @@ from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.catalog.queries import QuoteProduct
 from esd_contracts.credit.commands import (
     CaptureCredit,
+    ChargeSubscription,
     PostBankStatement,
     PostPayment,
     PostPayments,
     ReleaseCredit,
+    ReplayFinanceFeed,
     ReserveCredit,
     SetCreditTerms,
 )
@@ -35,10 +38,7 @@ from esd_contracts.credit.events import (
     CreditReleased,
     CreditReserved,
     CreditTermsSet,
-    PartnerBlocked,
-    PartnerUnblocked,
     PaymentAllocated,
-    PaymentReceived,
 )
 from esd_contracts.credit.queries import GetBalance, GetReceivablesAging
 from esd_contracts.envelope import Message, Query
@@ -54,6 +54,7 @@ from esd_contracts.orders.events import (
     OrderRejected,
 )
 from esd_contracts.partners.events import PartnerRegistered
+from esd_contracts.subscriptions.events import SubscriptionChanged
 
 DEAD_LETTER_EXCHANGE = "esd.dead-letter"
 """Where a queue's poison messages go, routed by the queue's name into ``<queue>.dlq``."""
@@ -121,11 +122,13 @@ ROUTES: tuple[Route, ...] = (
     # examples/finance_consumer.py is a sample consumer of them
     Route("finance", DocumentLineAdded),
     Route("finance", DocumentClosed),
-    # receivables (credit publishes): payments booked and applied, overdue blocks and lifts
-    Route("finance", PaymentReceived),
-    Route("finance", PaymentAllocated),
-    Route("finance", PartnerBlocked),
-    Route("finance", PartnerUnblocked),
+    # receivables (credit publishes finance copies of its events on finance.events, see
+    # esd_contracts/billing/finance.py): payments booked and applied, overdue blocks and lifts
+    Route("finance", finance.PaymentReceived),
+    Route("finance", finance.PaymentAllocated),
+    Route("finance", finance.PartnerBlocked),
+    Route("finance", finance.PartnerUnblocked),
+    Route("finance", SubscriptionCharged),  # billing: a subscription's month charged
     # gateway read models
     Route("gateway", ProductChanged),
     Route("gateway", PriceRuleChanged),
@@ -135,6 +138,8 @@ ROUTES: tuple[Route, ...] = (
     Route("gateway", OrderCancelled),
     Route("gateway", CancellationRefused),
     Route("gateway", StockLow),  # ops alert: a key pool ran low (keys publishes it)
+    Route("billing", SubscriptionChanged),  # the month-end charge's projection
+    Route("credit", ChargeSubscription),  # billing: a subscription's charge as debt
 )
 
 QUERIES: tuple[type[Query], ...] = (
@@ -155,6 +160,7 @@ QUERIES: tuple[type[Query], ...] = (
     PostPayments,  # request/reply, though a command: it goes to credit.commands
     PostBankStatement,  # request/reply, though a command: it goes to credit.commands
     GetReceivablesAging,
+    ReplayFinanceFeed,  # request/reply, though a command: it goes to credit.commands
 )
 
 

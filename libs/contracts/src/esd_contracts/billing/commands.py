@@ -59,6 +59,7 @@ class FinanceEventsReplayed(BaseModel):
     date_to: date = Field(description="Last document date, inclusive")
     lines: int = Field(description="DocumentLineAdded events re-emitted")
     closed: int = Field(description="DocumentClosed events re-emitted")
+    charges: int = Field(default=0, description="SubscriptionCharged events re-emitted")
 
 
 class ResendDocument(Query):

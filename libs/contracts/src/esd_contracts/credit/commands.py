@@ -116,3 +116,44 @@ class PostBankStatement(Query):
 
     content_base64: str = Field(description="The statement file's bytes, base64")
     filename: str | None = Field(default=None, description="Original file name, for the log")
+
+
+class ChargeSubscription(Command):
+    """Billing charged a subscription's month onto a document: make it debt on the credit line.
+
+    Idempotent by ``charge_id`` (a repeat adds nothing); the debt is a ``document_debt`` entry of
+    the ledger on ``document_number``, so the balance's debt and the documents agree. A charge
+    is never refused: the seats were used (it may take the line above its limit).
+    ``correlation_id`` = subscription id.
+    """
+
+    CONTEXT: ClassVar[str] = "credit"
+
+    charge_id: uuid.UUID = Field(description="The charge (billing's line order_id)")
+    subscription_id: uuid.UUID = Field(description="The subscription charged")
+    partner_id: uuid.UUID = Field(description="Whose credit line")
+    amount: Money = Field(gt=0, description="Debt to add, RUB")
+    document_number: str = Field(description="Shipping document the charge is on")
+    document_date: date = Field(description="The document's calendar day (the month's last)")
+    due_date: date = Field(description="When the document must be paid")
+
+
+class ReplayFinanceFeed(Query):
+    """Request/reply (though a command: it goes to ``credit.commands``): publish again the
+    finance copies (``finance.PaymentReceived`` … ``finance.PartnerUnblocked``) that credit
+    emitted on Moscow days ``date_from``..``date_to``, with their original ids and bodies."""
+
+    CONTEXT: ClassVar[str] = "credit"
+    KIND: ClassVar[MessageKind] = "command"
+
+    date_from: date = Field(description="First day (Moscow) of the events, inclusive")
+    date_to: date = Field(description="Last day, inclusive")
+    partner_id: uuid.UUID | None = Field(default=None, description="Only this partner's events")
+
+
+class FinanceFeedReplayed(BaseModel):
+    """Answer to :class:`ReplayFinanceFeed`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: int = Field(description="Finance events re-emitted")

@@ -54,7 +54,19 @@ from esd_contracts.orders.events import (
     OrderRejected,
 )
 from esd_contracts.partners.events import PartnerRegistered
+from esd_contracts.subscriptions.commands import (
+    ChangeSubscription,
+    CreateSubscription,
+    GetSubscription,
+    ListSubscriptions,
+)
 from esd_contracts.subscriptions.events import SubscriptionChanged
+from esd_contracts.subscriptions.provisioning import (
+    ProvisionSubscription,
+    SubscriptionProvisioned,
+    UpdateVendorSubscription,
+    VendorSubscriptionFailed,
+)
 
 DEAD_LETTER_EXCHANGE = "esd.dead-letter"
 """Where a queue's poison messages go, routed by the queue's name into ``<queue>.dlq``."""
@@ -140,6 +152,10 @@ ROUTES: tuple[Route, ...] = (
     Route("gateway", StockLow),  # ops alert: a key pool ran low (keys publishes it)
     Route("billing", SubscriptionChanged),  # the month-end charge's projection
     Route("credit", ChargeSubscription),  # billing: a subscription's charge as debt
+    Route("keys", ProvisionSubscription),  # orders: create a subscription at its vendor
+    Route("keys", UpdateVendorSubscription),  # orders: push a subscription change to the vendor
+    Route("orders", SubscriptionProvisioned),  # keys: the vendor confirmed a subscription change
+    Route("orders", VendorSubscriptionFailed),  # keys: the vendor refused it
 )
 
 QUERIES: tuple[type[Query], ...] = (
@@ -161,6 +177,10 @@ QUERIES: tuple[type[Query], ...] = (
     PostBankStatement,  # request/reply, though a command: it goes to credit.commands
     GetReceivablesAging,
     ReplayFinanceFeed,  # request/reply, though a command: it goes to credit.commands
+    CreateSubscription,  # request/reply, though a command: subscriptions.commands (orders)
+    ChangeSubscription,  # the same
+    GetSubscription,
+    ListSubscriptions,
 )
 
 

@@ -76,8 +76,13 @@ def sweep_test_vhosts() -> None:
 
 
 def _run_ctl(args: list[str], timeout: float) -> tuple[int, str]:
-    """Run one rabbitmqctl in its own process group; on timeout kill the group, so no Erlang
-    CLI node outlives us holding one of the eleven distribution ports."""
+    """Run one rabbitmqctl in its own process group; on timeout kill it and its Erlang CLI node.
+
+    Debian's ``rabbitmqctl`` re-executes itself as the ``rabbitmq`` user through ``su``, which
+    starts a new session: killing our process group leaves that CLI node alive, holding one of
+    the eleven distribution ports and our pipes. So the node is found by its command line and
+    killed too, and the pipes are read with a deadline, never waited on for ever.
+    """
     child = subprocess.Popen(  # noqa: S603 - fixed command, our own arguments
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
@@ -86,12 +91,32 @@ def _run_ctl(args: list[str], timeout: float) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
-        child.communicate()
+        _kill_cli_nodes(args[1:])
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.communicate(timeout=5)
+        with contextlib.suppress(OSError):
+            child.kill()
         return -1, "timed out"
     return child.returncode, err.decode()[-500:]
 
 
-def _rabbitmqctl_locked(args: tuple[str, ...], timeout: float = 60, attempts: int = 5) -> None:
+def _kill_cli_nodes(args: list[str]) -> None:
+    """Kill every rabbitmqctl process (any user) whose command line carries ``args``."""
+    wanted = [a.encode() for a in args]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parts = cmdline.replace(b"\0", b" ")
+        if b"rabbitmqctl" in parts and all(a in parts for a in wanted):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
+def _rabbitmqctl_locked(args: tuple[str, ...], timeout: float = 30, attempts: int = 5) -> None:
     """One ``rabbitmqctl`` at a time on this machine, retried: each call boots an Erlang CLI
     node that needs a distribution port from a range of eleven, so parallel test processes
     calling it at once fail with ``nodistribution``."""
@@ -107,7 +132,7 @@ def _rabbitmqctl_locked(args: tuple[str, ...], timeout: float = 60, attempts: in
     raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {error}")
 
 
-async def _rabbitmqctl(*args: str, seconds: float = 60, attempts: int = 5) -> None:
+async def _rabbitmqctl(*args: str, seconds: float = 30, attempts: int = 5) -> None:
     await asyncio.to_thread(_rabbitmqctl_locked, args, seconds, attempts)
 
 

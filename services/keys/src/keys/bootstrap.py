@@ -17,6 +17,7 @@ from keys.adapters.sources import (
 )
 from keys.adapters.vendor_api import VendorApiKeys, VendorHealthStore, worker_id
 from keys.entrypoints.consumers import build_router
+from keys.entrypoints.subscriptions import build_subscription_router
 from keys.settings import KeysSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -41,6 +42,7 @@ def build_service(
         }
     )
     service.include(build_router(service, adapters, sealer, config))
+    service.include(build_subscription_router(service, config))
 
     async def close_vendor_client(_: Service) -> None:
         await vendor.close(drain_timeout=service.settings.graceful_timeout)

@@ -14,10 +14,13 @@ from esd_contracts.orders.events import (
     OrderFailed,
     OrderRejected,
 )
+from esd_contracts.subscriptions.events import SubscriptionChanged
+from esd_contracts.subscriptions.provisioning import ProvisionSubscription, UpdateVendorSubscription
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
 from orders.entrypoints.consumers import build_router
+from orders.entrypoints.subscriptions import build_subscription_router
 
 
 def build_service(settings: PlatformSettings | None = None) -> Service:
@@ -25,6 +28,7 @@ def build_service(settings: PlatformSettings | None = None) -> Service:
         "orders", migrations=Path(__file__).resolve().parents[2] / "migrations", settings=settings
     )
     service.include(build_router(service.uow))
+    service.include(build_subscription_router(service.uow))
     service.publishes(
         ReserveCredit,
         CaptureCredit,
@@ -36,5 +40,8 @@ def build_service(settings: PlatformSettings | None = None) -> Service:
         OrderFailed,
         OrderCancelled,
         CancellationRefused,
+        ProvisionSubscription,
+        UpdateVendorSubscription,
+        SubscriptionChanged,
     )
     return service

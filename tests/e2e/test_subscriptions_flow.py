@@ -494,3 +494,35 @@ async def test_redelivered_commands_double_nothing(
 
 async def _settled(platform: Platform, partner: Partner, sub_id: str) -> bool:
     return (await read(platform, partner, sub_id))["pending_change"] is None
+
+
+# -- last: it moves the clock past a due date -----------------------------------------------
+
+
+async def test_overdue_block_refuses_new_seats_but_never_suspends_a_running_subscription(
+    platform: Platform,
+) -> None:
+    partner = await platform.new_partner(limit=RICH)
+    await platform.set_credit(partner, RICH, term_days=1)
+    product = await subscription_product(platform)
+    status, running = await create(platform, partner, body(product, 2))
+    assert status == 201, running
+    key_product = await platform.product(lambda p: p["kind"] == "key" and not p["required_fields"])
+    order = await platform.order(
+        partner, {"external_id": ext(), "sku": key_product["sku"], "quantity": 1}
+    )
+    assert (await platform.final_order(partner, order["id"]))["status"] == "completed"
+    await advance_days(platform, 3)
+
+    async def blocked() -> bool:
+        return bool((await platform.balance(partner))["blocked"])
+
+    await eventually(blocked, timeout=15)
+    status, refused = await create(platform, partner, body(product, 1))
+    assert (status, refused["code"]) == (422, "partner_blocked_overdue")
+    status, refused = await act(platform, partner, running["id"], "quantity", 3)
+    assert (status, refused["code"]) == (422, "partner_blocked_overdue")
+    still = await read(platform, partner, running["id"])
+    assert (still["status"], still["quantity"]) == ("active", 2)
+    status, fewer = await act(platform, partner, running["id"], "quantity", 1)
+    assert (status, fewer["quantity"]) == (200, 1)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway.http.bodies import strict_body
 from gateway.http.deps import AuthenticatedPartner
@@ -44,7 +44,7 @@ class SubscriptionsController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: SubscriptionCreate,
+        data: JSONBody[SubscriptionCreate],
         gateway: NamedDependency[Gateway],
         partner: NamedDependency[AuthenticatedPartner],
         wait: Wait = 0,
@@ -91,7 +91,7 @@ class SubscriptionsController(Controller):
         self,
         request: Request[Any, Any, Any],
         subscription_id: FromPath[uuid.UUID],
-        data: SubscriptionPatch,
+        data: JSONBody[SubscriptionPatch],
         gateway: NamedDependency[Gateway],
         partner: NamedDependency[AuthenticatedPartner],
         wait: Wait = 0,

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from esd_contracts.catalog.events import CategoryRef, PriceAdjustment, PriceRuleChanged
+from gateway.adapters.feed_cache import cache_for
 from gateway.runtime import Gateway
 from lxml import etree
 
@@ -456,6 +457,34 @@ class TestEtag:
         assert after_product.headers["etag"] != after_rule.headers["etag"]
         assert "ZZ-ETAG-1" in {i["sku"] for i in after_product.json()["items"]}
         ACTIVE["ZZ-ETAG-1"] = probe
+
+    async def test_a_served_feed_is_ready_in_memory_after_a_change_before_it_is_asked(
+        self, world: World
+    ) -> None:
+        partner = await new_partner(world.client)
+        first = await export(world, partner, "yml")
+        cache = cache_for(world.gateway.service.engine)
+        rendered = cache.rendered_ahead
+        probe = item(
+            "ZZ-AHEAD-1",
+            name="Ahead probe",
+            vendor="Probe Soft",
+            vendor_id="probe",
+            occurred_at=datetime.now(UTC),
+        )
+        await seed_products(world.gateway, probe)
+        ACTIVE["ZZ-AHEAD-1"] = probe
+
+        async def rendered_ahead() -> bool:
+            return cache.rendered_ahead > rendered
+
+        await wait_for(rendered_ahead)
+        await cache.settled()  # a round an earlier change started may have come first
+        hits = cache.hits
+        after = await export(world, partner, "yml")
+        assert after.headers["etag"] != first.headers["etag"]
+        assert "ZZ-AHEAD-1" in prices_in("yml", after.content)
+        assert cache.hits == hits + 1  # answered from memory: rendered before it was asked
 
 
 class TestSince:

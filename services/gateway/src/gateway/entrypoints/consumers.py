@@ -18,6 +18,7 @@ from faststream.rabbit import RabbitRouter
 from sqlalchemy import text
 
 from gateway.adapters import catalog, repository
+from gateway.adapters.feed_cache import cache_for
 from gateway.adapters.waiters import NOTIFY_SQL
 from gateway.service_layer.webhook_delivery import stage_callback
 
@@ -26,6 +27,7 @@ _NOTIFY = text(NOTIFY_SQL)
 
 def build_router(uow: UnitOfWork) -> RabbitRouter:
     router = RabbitRouter()
+    feeds = cache_for(uow.engine)
 
     async def finalize(
         message_id: uuid.UUID, order_id: uuid.UUID, status: str, **values: object
@@ -44,6 +46,7 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
             if tx.duplicate:
                 return
             await catalog.upsert_product(tx.conn, event)
+        feeds.changed()  # committed: render the feeds shops poll, before they ask
 
     @consumes(router, "gateway", PriceRuleChanged)
     async def on_price_rule_changed(event: PriceRuleChanged) -> None:
@@ -52,6 +55,7 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
             if tx.duplicate:
                 return
             await catalog.upsert_price_rule(tx.conn, event)
+        feeds.changed()
 
     @consumes(router, "gateway", OrderCompleted)
     async def on_order_completed(event: OrderCompleted) -> None:

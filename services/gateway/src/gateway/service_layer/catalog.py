@@ -96,13 +96,20 @@ async def export_feed(
     format: FeedFormat,
     since: datetime | None,
     if_none_match: str | None,
+    *,
+    ahead: bool = False,
 ) -> Feed:
     """The partner's feed; ``body`` None when ``If-None-Match`` names the current tag.
 
     Everything is read in one REPEATABLE READ transaction, so the tag, the category tree and
-    the rows (CommerceML reads them twice) are one snapshot of the replica.
+    the rows (CommerceML reads them twice) are one snapshot of the replica. A whole-catalog
+    feed is registered to be rendered ahead after the next change (``ahead``: this is that
+    rendering).
     """
     scope = store.FeedScope(since)
+    cache = cache_for(gateway.service.engine)
+    if since is None and not ahead:
+        cache.served((partner_id, format), lambda: render_ahead(gateway, partner_id, format))
     conn = await gateway.service.engine.connect()
     try:
         await conn.execution_options(isolation_level="REPEATABLE READ")
@@ -124,8 +131,7 @@ async def export_feed(
         if etag_matches(if_none_match, etag):
             await conn.close()
             return Feed(etag, media_type, filename, None)
-        cache = cache_for(gateway.service.settings.database_url)
-        kept = cache.get(etag) if since is None else None
+        kept = await cache.wait_for(etag) if since is None else None
         if kept is not None:
             await conn.close()
             return Feed(etag, media_type, filename, replay(kept))
@@ -143,6 +149,14 @@ async def export_feed(
         shop=Shop(url=gateway.settings.public_base_url or Shop().url),
     )
     return Feed(etag, media_type, filename, cache.keep(etag, body) if since is None else body)
+
+
+async def render_ahead(gateway: Gateway, partner_id: uuid.UUID, format: FeedFormat) -> None:
+    """Render the partner's whole feed into the cache, as its next request will want it."""
+    feed = await export_feed(gateway, partner_id, format, None, None, ahead=True)
+    if feed.body is not None:
+        async for _ in feed.body:
+            pass
 
 
 async def _stream(

@@ -221,6 +221,8 @@ async def test_lifecycle_each_change_confirmed_by_the_vendor_and_published_in_se
     assert (status, sub["status"]) == (200, "cancelled"), sub
     status, refused = await act(platform, partner, sub_id, "resume")
     assert (status, refused["code"]) == (409, "not_resumable")
+    replay_status, replay = await create(platform, partner, body)  # the create body, still
+    assert (replay_status, replay["id"], replay["quantity"]) == (200, sub_id, 5)
 
     sub = await read(platform, partner, sub_id)
     assert [

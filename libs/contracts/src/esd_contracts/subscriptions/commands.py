@@ -89,6 +89,9 @@ class ListSubscriptions(Query):
 
     partner_id: uuid.UUID = Field(description="Whose subscriptions")
     limit: int = Field(default=200, ge=1, le=1000, description="At most this many")
+    external_id: str | None = Field(
+        default=None, description="Only the one with this external id of the partner's"
+    )
 
 
 class HistoryEntry(BaseModel):

@@ -115,14 +115,21 @@ async def create_subscription(
     check_quantity(quantity)
     async with gateway.service.engine.connect() as conn:
         product = await repository.product(conn, sku)
-        if product is None:
-            raise Refusal("unknown_sku", f"no product with sku {sku!r}")
-        if product.kind != "subscription":
-            raise Refusal(
-                "not_a_subscription", f"product {sku!r} is sold as keys: order it instead"
-            )
-        if not product.active:
-            raise Refusal("product_inactive", f"product {sku!r} cannot be subscribed to now")
+        try:
+            if product is None:
+                raise Refusal("unknown_sku", f"no product with sku {sku!r}")
+            if product.kind != "subscription":
+                raise Refusal(
+                    "not_a_subscription", f"product {sku!r} is sold as keys: order it instead"
+                )
+            if not product.active:
+                raise Refusal("product_inactive", f"product {sku!r} cannot be subscribed to now")
+        except Refusal:
+            # a replay of an accepted create stays a replay even if the product changed since
+            earlier = await _replay(gateway, partner, external_id, sku, quantity, test)
+            if earlier is None:
+                raise
+            return earlier
         terms = await catalog.partner_terms(conn, partner.partner_id, product)
     subscription_id = uuid.uuid4()
     credit = None if test else await _credit(gateway, partner.partner_id)
@@ -150,6 +157,33 @@ async def create_subscription(
     if wait:
         view = await _settled(gateway, partner, view, wait)
     return Created(view, answer.created)
+
+
+async def _replay(
+    gateway: Gateway, partner: PartnerRef, external_id: str, sku: str, quantity: int, test: bool
+) -> Created | None:
+    """The subscription an earlier create with this external id made, if any (same body)."""
+    answer = await _ask(
+        gateway,
+        ListSubscriptions(
+            correlation_id=partner.partner_id,
+            occurred_at=gateway.service.clock.now(),
+            partner_id=partner.partner_id,
+            external_id=external_id,
+        ),
+        SubscriptionList,
+    )
+    if not answer.items:
+        return None
+    [earlier] = answer.items
+    # the create's body: its quantity is the first confirmed one (or still the asked one)
+    created_with = earlier.history[0].quantity if earlier.history else earlier.quantity
+    if (earlier.sku, created_with, earlier.test) != (sku, quantity, test):
+        raise Conflict(
+            "idempotency_conflict",
+            f"external_id {external_id!r} was already used with another request body",
+        )
+    return Created(earlier, created=False)
 
 
 async def change_subscription(

@@ -243,7 +243,11 @@ async def get(query: GetSubscription, uow: UnitOfWork) -> SubscriptionAnswer:
 
 async def list_of(query: ListSubscriptions, uow: UnitOfWork) -> SubscriptionList:
     async with uow.engine.connect() as conn:
-        subs = await repository.of_partner(conn, query.partner_id, query.limit)
+        if query.external_id is not None:
+            one = await repository.by_external_id(conn, query.partner_id, query.external_id)
+            subs = [one] if one is not None else []
+        else:
+            subs = await repository.of_partner(conn, query.partner_id, query.limit)
     today = uow.clock.today_moscow()
     return SubscriptionList(items=tuple(view(s, today) for s in subs))
 

@@ -94,6 +94,8 @@ async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str,
         )
     ).json()
     pid = approved["partner_id"]
+    contract = {"number": "B-1", "date": "2026-01-01"}
+    await http.post(f"/api/v1/admin/partners/{pid}/contract-signed", json=contract, headers=ops)
     await http.post(f"/api/v1/admin/partners/{pid}/go-live", headers=ops)
     await http.put(
         f"/api/v1/admin/partners/{pid}/credit",

@@ -74,6 +74,11 @@ class Platform:
         assert approved.status_code == 200, approved.text
         partner = Partner(approved.json()["partner_id"], approved.json()["api_key"])
         if live:
+            await self.client.post(  # go-live needs the contract recorded as signed
+                f"/api/v1/admin/partners/{partner.partner_id}/contract-signed",
+                json={"number": "T-1", "date": "2026-01-01"},
+                headers=OPS,
+            )
             went = await self.client.post(
                 f"/api/v1/admin/partners/{partner.partner_id}/go-live", headers=OPS
             )

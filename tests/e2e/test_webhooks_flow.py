@@ -50,6 +50,11 @@ async def test_a_completed_orders_callback_carries_its_keys_signed(
     assert approved.status_code == 200, approved.text
     secret = approved.json()["webhook_secret"]
     partner = Partner(approved.json()["partner_id"], approved.json()["api_key"])
+    await platform.client.post(
+        f"/api/v1/admin/partners/{partner.partner_id}/contract-signed",
+        json={"number": "T-1", "date": "2026-01-01"},
+        headers=OPS,
+    )
     await platform.client.post(f"/api/v1/admin/partners/{partner.partner_id}/go-live", headers=OPS)
     await platform.wait_for_credit_line(partner, None)
     support.OPS_AS_ANY.update(partner.headers)

@@ -111,6 +111,12 @@ def _seed_demo_partner(base: str, ops_token: str) -> tuple[str, str]:
         approved = http.post(f"/api/v1/admin/applications/{app_id}/approve", headers=ops)
         approved.raise_for_status()
         partner = approved.json()
+        contract = {"number": "DEMO-1", "date": "2026-01-01"}  # go-live needs a signed contract
+        http.post(
+            f"/api/v1/admin/partners/{partner['partner_id']}/contract-signed",
+            json=contract,
+            headers=ops,
+        )
         http.post(f"/api/v1/admin/partners/{partner['partner_id']}/go-live", headers=ops)
         DEMO_FILE.write_text(json.dumps({"partner_id": partner["partner_id"]}))
         return partner["partner_id"], partner["api_key"]

@@ -111,6 +111,13 @@ async def approve(
             )
         )
     if go_live:
+        _answer(  # go-live needs the contract recorded as signed
+            await http.post(
+                f"/api/v1/admin/partners/{partner_id}/contract-signed",
+                json={"number": f"CLI-{approved['reseller_id']}", "date": "2026-01-01"},
+                headers=_ops(token),
+            )
+        )
         approved["partner"] = _answer(
             await http.post(f"/api/v1/admin/partners/{partner_id}/go-live", headers=_ops(token))
         )

@@ -84,6 +84,12 @@ class TestApplications:
         )
         assert terms.status_code == 200, terms.text
         assert terms.json()["credit_limit"] == "120000.00"
+        signed = await client.post(
+            f"/api/v1/admin/partners/{pid}/contract-signed",
+            json={"number": "D-7", "date": "2026-01-15"},
+            headers=OPS,
+        )
+        assert signed.status_code == 200, signed.text
         live = await client.post(f"/api/v1/admin/partners/{pid}/go-live", headers=OPS)
         assert live.json()["live"] is True
         issued = await client.post(f"/api/v1/admin/partners/{pid}/api-keys", headers=OPS)

@@ -1,14 +1,16 @@
-"""Ops: applications, partners' terms, go-live and API keys (ops token only)."""
+"""Ops: applications, partners' terms, contract, go-live, API keys and request budgets
+(ops token only)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from gateway.http.admin_schemas import ContractSigned, RateLimitUpdate
 from gateway.http.deps import ops_guard
 from gateway.http.errors import ApiError
 from gateway.http.presenters import application_read, partner_read
@@ -48,7 +50,12 @@ class AdminController(Controller):
     async def approve(
         self, application_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
     ) -> Approval:
-        approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
+        approved = await onboarding.approve(
+            gateway.service,
+            gateway.secret_box,
+            application_id,
+            base_url=gateway.settings.public_base_url,
+        )
         return Approval(
             partner_id=approved.partner_id,
             reseller_id=approved.reseller_id,
@@ -81,7 +88,50 @@ class AdminController(Controller):
         )
         return partner_read(row)
 
-    @post("/partners/{partner_id:uuid}/go-live", status_code=200, summary="Leave test mode")
+    @get("/partners/{partner_id:uuid}", summary="A partner: terms, contract, live, budget")
+    async def get_partner(
+        self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> PartnerRead:
+        return partner_read(await onboarding.get_partner(gateway.service, partner_id))
+
+    @post(
+        "/partners/{partner_id:uuid}/contract-signed",
+        status_code=200,
+        summary="Record the signed contract (number, date); go-live requires it",
+    )
+    async def record_contract(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        data: JSONBody[ContractSigned],
+        gateway: NamedDependency[Gateway],
+    ) -> PartnerRead:
+        if not data.number.strip():
+            raise ApiError(422, "validation_error", "number must not be blank")
+        row = await onboarding.record_contract(gateway.service, partner_id, data.number, data.date)
+        return partner_read(row)
+
+    @put(
+        "/partners/{partner_id:uuid}/rate-limit",
+        summary="Set the partner's request budget (per_minute; null = the default)",
+    )
+    async def set_rate_limit(
+        self,
+        request: Request[Any, Any, Any],
+        partner_id: FromPath[uuid.UUID],
+        data: JSONBody[RateLimitUpdate],
+        gateway: NamedDependency[Gateway],
+    ) -> PartnerRead:
+        row = await onboarding.set_rate_limit(gateway.service, partner_id, data.per_minute)
+        budgets = request.app.state.get("partner_budgets")
+        if budgets is not None:  # this process applies it at once, others within seconds
+            budgets.forget(str(partner_id))
+        return partner_read(row)
+
+    @post(
+        "/partners/{partner_id:uuid}/go-live",
+        status_code=200,
+        summary="Leave test mode (409 contract_not_signed before the contract is recorded)",
+    )
     async def go_live(
         self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
     ) -> PartnerRead:

@@ -1,8 +1,10 @@
 """The gateway's guard rails, for every endpoint at once.
 
 - Rate limits: a token bucket per partner (keys of one partner share it; no key or an unknown
-  key is bucketed by client address), budget from settings; over budget is 429 ``rate_limited``
-  with ``Retry-After``. The ops token and health, metrics and schema paths are not limited.
+  key is bucketed by client address), budget from settings, or the partner's own budget set by
+  ops (``PUT /api/v1/admin/partners/{id}/rate-limit``: ``per_minute`` requests, all of them
+  usable at once, refilled evenly over the minute); over budget is 429 ``rate_limited`` with
+  ``Retry-After``. The ops token and health, metrics and schema paths are not limited.
   With one worker the buckets live in the process; with several (or
   ``rate_limit_store=postgres``) they are rows of an UNLOGGED table every worker shares, since
   per-process buckets would give a partner N× its budget (PITFALLS).
@@ -13,6 +15,10 @@
   503 ``service_unavailable`` (an order retried with its ``external_id`` is idempotent).
 - Security headers on every answer; ``Cache-Control: no-store`` on API answers that set none.
 - CORS stays off unless origins are configured.
+
+- The audit log of ops actions: every mutation under ``/api/v1/admin`` is recorded
+  (:mod:`gateway.http.audit`), and the onboarding mail relay runs with the app
+  (:mod:`gateway.service_layer.mail`); both are installed by :class:`HardeningPlugin`.
 
 Stack traces never leave: unexpected errors are the generic 500 problem of
 :mod:`gateway.http.errors`, and the app runs with ``debug=False``.
@@ -25,10 +31,12 @@ import hmac
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import cast
 
+from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
@@ -38,9 +46,12 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters import repository
+from gateway.adapters import partner_admin, repository
+from gateway.adapters.mail import MailSettings
 from gateway.domain.credentials import key_hash
+from gateway.http import audit
 from gateway.http.errors import ApiError
+from gateway.service_layer.mail import MailRelay
 from gateway.settings import GatewaySettings
 
 SECURITY_HEADERS = {
@@ -78,22 +89,26 @@ class TokenBuckets:
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def take(self, key: str) -> float:
-        """0 when the request may go; otherwise the seconds until it could."""
+    def take(self, key: str, rate: float | None = None, burst: int | None = None) -> float:
+        """0 when the request may go; otherwise the seconds until it could.
+
+        ``rate``/``burst`` override the defaults for this key (a partner's own budget)."""
+        rate = self.rate if rate is None else rate
+        cap = self.burst if burst is None else float(max(burst, 1))
         now = self.clock()
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
+            bucket = self._buckets[key] = _Bucket(cap, now)
             if len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.tokens = min(cap, bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+        return (1.0 - bucket.tokens) / rate
 
 
 _TAKE = text(
@@ -153,20 +168,20 @@ class HardeningMiddleware:
         settings: GatewaySettings,
         limiter: TokenBuckets,
         partner_of_key: OrderedDict[str, str],
+        budgets: PartnerBudgets | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.limiter = limiter
         self._partner_of_key = partner_of_key  # shared by every route's instance
+        self._budgets = budgets or PartnerBudgets()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         receive = self._check_size(scope, receive)
-        if self.settings.rate_limit_per_second > 0 and not scope["path"].startswith(
-            UNLIMITED_PREFIXES
-        ):
+        if not scope["path"].startswith(UNLIMITED_PREFIXES):
             await self._check_rate(scope)
         await self._within_time(scope, receive, send)
 
@@ -209,19 +224,24 @@ class HardeningMiddleware:
             token.encode(), self.settings.ops_token.encode()
         ):
             return
+        default_on = self.settings.rate_limit_per_second > 0
+        if token is None and not default_on:
+            return
         bucket = await self._bucket_key(scope, token)
+        rate, burst = self.settings.rate_limit_per_second, self.settings.rate_limit_burst
+        if bucket.startswith("partner:"):
+            per_minute = await self._budgets.per_minute(scope, bucket.removeprefix("partner:"))
+            if per_minute is not None:
+                rate, burst = per_minute / 60.0, per_minute
+        if rate <= 0:
+            return
         if self.settings.rate_limit_store == "postgres" or (
             self.settings.rate_limit_store == "auto" and self.settings.gateway_workers > 1
         ):
             engine = scope["app"].state.gateway.service.engine
-            wait = await take_shared(
-                engine,
-                bucket,
-                self.settings.rate_limit_per_second,
-                self.settings.rate_limit_burst,
-            )
+            wait = await take_shared(engine, bucket, rate, burst)
         else:
-            wait = self.limiter.take(bucket)
+            wait = self.limiter.take(bucket, rate, burst)
         if wait > 0:
             raise ApiError(
                 429,
@@ -276,6 +296,34 @@ class HardeningMiddleware:
             raise
 
 
+class PartnerBudgets:
+    """Partners' own request budgets, read from the partners table and kept for ``ttl``
+    seconds per process; ops' change in this process drops the entry at once (others within
+    ``ttl``)."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._known: OrderedDict[str, tuple[float, int | None]] = OrderedDict()
+
+    def forget(self, partner_id: str) -> None:
+        self._known.pop(partner_id, None)
+
+    async def per_minute(self, scope: Scope, partner_id: str) -> int | None:
+        now = self.clock()
+        known = self._known.get(partner_id)
+        if known is not None and known[0] > now:
+            return known[1]
+        gateway = scope["app"].state.gateway
+        async with gateway.service.engine.connect() as conn:
+            value = await partner_admin.rate_per_minute(conn, partner_id)
+        self._known[partner_id] = (now + self.ttl, value)
+        self._known.move_to_end(partner_id)
+        if len(self._known) > 10_000:
+            self._known.popitem(last=False)
+        return value
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: the security headers on every answer, errors included."""
     if message["type"] != "http.response.start":
@@ -293,17 +341,21 @@ class HardeningPlugin(InitPlugin):
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.limiter = TokenBuckets(
+            settings.rate_limit_per_second or 1.0, settings.rate_limit_burst
+        )
+        self.budgets = PartnerBudgets()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        settings, limiter = self.settings, self.limiter
+        settings, limiter, budgets = self.settings, self.limiter, self.budgets
         partner_of_key: OrderedDict[str, str] = OrderedDict()
 
         def middleware(app: ASGIApp) -> ASGIApp:
-            return HardeningMiddleware(app, settings, limiter, partner_of_key)
+            return HardeningMiddleware(app, settings, limiter, partner_of_key, budgets)
 
-        app_config.middleware = [*app_config.middleware, middleware]
-        app_config.before_send = [*app_config.before_send, security_headers]
+        app_config.middleware = [*app_config.middleware, middleware, audit.AuditMiddleware]
+        app_config.before_send = [*app_config.before_send, security_headers, audit.record]
+        app_config.lifespan = [*app_config.lifespan, mail_relay_lifespan]
         if settings.cors_origins:
             app_config.cors_config = CORSConfig(
                 allow_origins=list(settings.cors_origins),
@@ -311,4 +363,21 @@ class HardeningPlugin(InitPlugin):
                 allow_headers=["Authorization", "Content-Type", "Accept"],
             )
         app_config.state["rate_limiter"] = limiter
+        app_config.state["partner_budgets"] = budgets
         return app_config
+
+
+@asynccontextmanager
+async def mail_relay_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """The onboarding mail relay, started after the gateway (this lifespan comes after the
+    composition root's). Tests may put their own ``MailSettings`` in ``app.state.mail_settings``
+    before start; the relay is ``app.state.mail_relay``."""
+    gateway = app.state.gateway
+    mail_settings = app.state.get("mail_settings") or MailSettings()
+    relay = MailRelay(gateway.service, mail_settings)
+    app.state.mail_relay = relay
+    await relay.start()
+    try:
+        yield
+    finally:
+        await relay.stop()

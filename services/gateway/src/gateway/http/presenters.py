@@ -94,6 +94,10 @@ def partner_read(row: Row[Any]) -> PartnerRead:
         live=row.live,
         credit_limit=money(row.credit_limit),
         term_days=row.term_days,
+        contract_signed=getattr(row, "contract_number", None) is not None,
+        contract_number=getattr(row, "contract_number", None),
+        contract_date=getattr(row, "contract_date", None),
+        rate_limit_per_minute=getattr(row, "rate_per_minute", None),
     )
 
 

@@ -80,6 +80,11 @@ class PartnerRead(msgspec.Struct):
     live: bool
     credit_limit: MoneyStr
     term_days: int
+    contract_signed: bool = False
+    contract_number: str | None = None
+    contract_date: dt.date | None = None
+    rate_limit_per_minute: int | None = None
+    """The partner's own request budget; None = the gateway's default."""
 
 
 class ApiKeyIssued(msgspec.Struct):

@@ -1,9 +1,11 @@
-"""Partners' first steps: application, ops decision, terms, go-live, key rotation."""
+"""Partners' first steps: application, ops decision (told by e-mail), contract, terms,
+go-live, key rotation, request budget."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +13,12 @@ from esd_contracts.credit.commands import SetCreditTerms
 from esd_contracts.partners.events import PartnerRegistered
 from esd_platform.service import Service
 
-from gateway.adapters import repository
+from gateway.adapters import partner_admin, repository
 from gateway.adapters.secret_box import SecretBox
 from gateway.domain.credentials import key_hash, new_api_key, new_webhook_secret
 from gateway.domain.errors import Conflict, NotFound, Refusal
 from gateway.domain.inn import is_valid_inn
+from gateway.service_layer.mail import queue_mail
 
 DEFAULT_CREDIT_LIMIT = Decimal("50000.00")
 DEFAULT_TERM_DAYS = 15
@@ -72,8 +75,43 @@ async def _pending_or_raise(service: Service, application_id: uuid.UUID) -> None
     raise Conflict("application_decided", f"the application is already {row.status}")
 
 
-async def approve(service: Service, box: SecretBox, application_id: uuid.UUID) -> Approved:
-    """Create the partner, its first key and secret, and announce it — in one transaction."""
+def approval_mail(company: str, reseller_id: str, base_url: str) -> tuple[str, str]:
+    """Subject and text of the approval mail. Never the API key or the webhook secret: those
+    are shown once, in ops' answer, and handed over by ops; a mailbox is no place for them."""
+    base = base_url.rstrip("/")
+    subject = f"esd: заявка одобрена / application approved — {reseller_id}"
+    body = (
+        f"Здравствуйте, {company}!\n\n"
+        f"Ваша заявка одобрена. Ваш идентификатор реселлера: {reseller_id}.\n\n"
+        "Что дальше:\n"
+        "1. Ключ API и секрет вебхуков передаст вам наш менеджер (они показываются один раз).\n"
+        "2. До подписания договора и перевода в рабочий режим доступны только тестовые заказы "
+        '("test": true).\n'
+        "3. После подписания договора мы переведём вас в рабочий режим.\n\n"
+        f"Описание API: {base}/schema\n\n"
+        f"Your application is approved. Your reseller ID is {reseller_id}.\n"
+        "Next steps: our manager hands you the API key and the webhook secret (shown once); "
+        "until the contract is signed and we switch you live, only test orders are accepted.\n"
+        f"API reference: {base}/schema\n"
+    )
+    return subject, body
+
+
+def rejection_mail(company: str, reason: str) -> tuple[str, str]:
+    subject = "esd: заявка отклонена / application declined"
+    body = (
+        f"Здравствуйте, {company}!\n\n"
+        f"К сожалению, ваша заявка отклонена. Причина: {reason}\n\n"
+        f"We are sorry: your application was declined. Reason: {reason}\n"
+    )
+    return subject, body
+
+
+async def approve(
+    service: Service, box: SecretBox, application_id: uuid.UUID, base_url: str = ""
+) -> Approved:
+    """Create the partner, its first key and secret, announce it and queue the applicant's
+    mail — in one transaction."""
     partner_id = uuid.uuid4()
     api_key, key_id, webhook_secret = new_api_key(), uuid.uuid4(), new_webhook_secret()
     now = service.clock.now()
@@ -100,6 +138,16 @@ async def approve(service: Service, box: SecretBox, application_id: uuid.UUID) -
                 created_at=now,
             )
             await repository.insert_api_key(tx.conn, partner_id, key_id, key_hash(api_key), now)
+            subject, body = approval_mail(application.company_name, reseller_id, base_url)
+            await queue_mail(
+                tx.conn,
+                recipient=application.email,
+                subject=subject,
+                body=body,
+                kind="application_approved",
+                at=now,
+                mail_id=uuid.uuid5(application_id, "application-approved"),
+            )
             tx.publish(
                 PartnerRegistered(
                     correlation_id=partner_id,
@@ -119,10 +167,23 @@ async def approve(service: Service, box: SecretBox, application_id: uuid.UUID) -
 
 
 async def reject(service: Service, application_id: uuid.UUID, reason: str) -> Any:
+    """Reject with a reason; the applicant's mail is queued in the same transaction."""
+    now = service.clock.now()
     async with service.uow.transaction() as tx:
         row = await repository.decide_application(
-            tx.conn, application_id, "rejected", service.clock.now(), reason=reason
+            tx.conn, application_id, "rejected", now, reason=reason
         )
+        if row is not None:
+            subject, body = rejection_mail(row.company_name, reason)
+            await queue_mail(
+                tx.conn,
+                recipient=row.email,
+                subject=subject,
+                body=body,
+                kind="application_rejected",
+                at=now,
+                mail_id=uuid.uuid5(application_id, "application-rejected"),
+            )
     if row is None:
         await _pending_or_raise(service, application_id)
     return row
@@ -148,8 +209,45 @@ async def set_credit_terms(
 
 
 async def go_live(service: Service, partner_id: uuid.UUID) -> Any:
+    """Leave test mode; only once the contract is recorded as signed (409 otherwise)."""
     async with service.uow.transaction() as tx:
-        row = await repository.go_live(tx.conn, partner_id)
+        current = await partner_admin.partner_for_update(tx.conn, partner_id)
+        if current is None:
+            raise NotFound("partner")
+        if current.contract_number is None:
+            raise Conflict(
+                "contract_not_signed",
+                "the partner's contract is not recorded as signed: "
+                "POST /api/v1/admin/partners/{id}/contract-signed first",
+            )
+        return await repository.go_live(tx.conn, partner_id)
+
+
+async def record_contract(
+    service: Service, partner_id: uuid.UUID, number: str, signed_on: date
+) -> Any:
+    """Record the signed contract (number and date); recording it again replaces them."""
+    async with service.uow.transaction() as tx:
+        row = await partner_admin.record_contract(
+            tx.conn, partner_id, number.strip(), signed_on, service.clock.now()
+        )
+    if row is None:
+        raise NotFound("partner")
+    return row
+
+
+async def set_rate_limit(service: Service, partner_id: uuid.UUID, per_minute: int | None) -> Any:
+    """The partner's own request budget (None: back to the gateway's default)."""
+    async with service.uow.transaction() as tx:
+        row = await partner_admin.set_rate_limit(tx.conn, partner_id, per_minute)
+    if row is None:
+        raise NotFound("partner")
+    return row
+
+
+async def get_partner(service: Service, partner_id: uuid.UUID) -> Any:
+    async with service.engine.connect() as conn:
+        row = await repository.partner(conn, partner_id)
     if row is None:
         raise NotFound("partner")
     return row

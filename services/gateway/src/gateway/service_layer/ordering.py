@@ -24,6 +24,7 @@ from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept, fingerprint
 from gateway.runtime import Gateway
 from gateway.service_layer import catalog
+from gateway.service_layer.callback_policy import check_at_intake
 
 FINAL_STATUSES = frozenset({"completed", "rejected", "failed", "cancelled"})
 CANCEL_WAIT_SECONDS = 5.0
@@ -47,6 +48,7 @@ async def place_order(
     gateway: Gateway, partner_id: uuid.UUID, live: bool, request: OrderRequest
 ) -> PlacedOrder:
     service = gateway.service
+    check_at_intake(service, request.callback_url)  # no callbacks into our own network
     print_ = fingerprint(request)
     order_id = uuid.uuid4()
     now = service.clock.now()

@@ -33,6 +33,7 @@ from gateway.domain.webhooks import (
     signature,
     timestamped_signature,
 )
+from gateway.service_layer.callback_policy import check_before_send
 from gateway.settings import GatewaySettings
 
 log = get_logger("esd.gateway.webhooks")
@@ -181,6 +182,7 @@ class WebhookDispatcher:
         code: int | None = None
         error: str | None = None
         try:
+            await check_before_send(self._service, row.url)  # SSRF: resolved at each send
             body = await self._body(row)  # keys service down: a failed attempt, retried
             headers = self._headers(row, body)
             response = await self._client.post(row.url, content=body, headers=headers)

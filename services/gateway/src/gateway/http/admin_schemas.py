@@ -1,0 +1,39 @@
+"""HTTP bodies of ops' partner settings and the audit log (msgspec)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+
+
+class ContractSigned(msgspec.Struct, kw_only=True):
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="Contract No.")]
+    date: Annotated[dt.date, msgspec.Meta(description="Date of signature, YYYY-MM-DD")]
+
+
+class RateLimitUpdate(msgspec.Struct, kw_only=True):
+    per_minute: (
+        Annotated[
+            int, msgspec.Meta(ge=1, le=1_000_000, description="Requests a minute for this partner")
+        ]
+        | None
+    )
+
+
+class AuditEntry(msgspec.Struct):
+    seq: int
+    at: dt.datetime
+    actor: Annotated[str, msgspec.Meta(description="ops:<token fingerprint>, never the token")]
+    action: str
+    target: str | None
+    method: str
+    path: str
+    status: int
+    summary: dict[str, Any]
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditEntry]
+    next_cursor: str | None

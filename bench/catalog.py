@@ -195,6 +195,52 @@ async def feeds(http: httpx.AsyncClient, headers: dict[str, str], repeat: int) -
         print(row(f"{fmt}, 304", "–", 0, times))
 
 
+async def after_change(
+    http: httpx.AsyncClient, headers: dict[str, str], repeat: int, pause: float
+) -> None:
+    """What a polling shop sees: the first request for each feed ``pause`` s after a change.
+
+    Each round changes one product's base price through the ops import (a ProductChanged on the
+    bus), waits until the gateway's replica has it and then ``pause`` seconds (a shop polls far
+    less often), then asks once for every format, each the first request since the change."""
+    print(f"\nfirst request for each feed {pause:.0f} s after a catalog change, {repeat} changes")
+    print("(the gateway renders the feeds served recently again once changes settle)")
+    print("| request | products | size | p50 | p99 | MB/s at p50 | products/s at p50 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    export = "/api/v1/catalog/export?format="
+    items = (await http.get(export + "json", headers=headers)).json()["items"]
+    sku = items[0]["sku"]
+    for fmt in FORMATS:  # each format served once, so each is a feed this shop polls
+        await http.get(export + fmt, headers=headers)
+    times: dict[str, list[float]] = {fmt: [] for fmt in FORMATS}
+    sizes: dict[str, int] = {}
+    last = items[0]["price"]
+    for round_ in range(repeat):
+        price = f"{123456 + round_}.00"  # never the product's own price: always a change
+        answer = await http.post(
+            "/api/v1/admin/catalog/import",
+            json=[{"sku": sku, "price": price}],
+            headers=OPS,
+            timeout=120,
+        )
+        answer.raise_for_status()
+        while True:
+            product = (await http.get(f"/api/v1/catalog/products/{sku}", headers=headers)).json()
+            if product["price"] != last:
+                last = product["price"]
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(pause)
+        for fmt in FORMATS:
+            started = time.perf_counter()
+            answer = await http.get(export + fmt, headers=headers)
+            times[fmt].append(time.perf_counter() - started)
+            assert answer.status_code == 200
+            sizes[fmt] = len(answer.content)
+    for fmt in FORMATS:
+        print(row(f"{fmt}, after a change", len(items), sizes[fmt], times[fmt]))
+
+
 async def search(http: httpx.AsyncClient, headers: dict[str, str], repeat: int) -> None:
     print(f"\nsearch and paging (limit 50), {repeat} requests each")
     print("| request | hits on page | p50 | p99 |")
@@ -293,6 +339,9 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--large", type=int, default=200_000)
     parser.add_argument("--large-formats", default="json,commerceml,yml")
+    parser.add_argument(
+        "--pause", type=float, default=10.0, help="seconds between a change and the next poll"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -303,6 +352,7 @@ async def main() -> None:
             async with httpx.AsyncClient(base_url=BASE, timeout=60) as http:
                 headers = await prepare(http, settings.database_url)
                 await feeds(http, headers, args.repeat)
+                await after_change(http, headers, args.repeat, args.pause)
                 await search(http, headers, args.repeat)
                 if args.large:
                     await large(

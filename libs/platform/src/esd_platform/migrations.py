@@ -86,6 +86,12 @@ def create_messaging_tables(op: Any, schema: str) -> None:
     )
 
 
+def add_outbox_traceparent(op: Any, schema: str) -> None:
+    """The W3C ``traceparent`` of the transaction that staged each outbox row, published as a
+    header so the consumer's span continues the trace, whichever process relays the row."""
+    op.execute(f'ALTER TABLE "{schema}".outbox ADD COLUMN IF NOT EXISTS traceparent text')
+
+
 def execute_script(op: Any, sql: str) -> None:
     """Run several ``;``-separated DDL statements (asyncpg prepares one statement at a time).
 

@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 
 from esd_platform.logging import get_logger
+from esd_platform.tracing import configure_tracing, instrument_broker
 
 if TYPE_CHECKING:
     from esd_platform.service import Service
@@ -160,10 +161,13 @@ async def _ask(service: Service, query: Any, answer: type[Any]) -> Any:
 
 
 def instrument(service: Service) -> None:
-    """Broker metrics always (cheap); the metrics port and samplers when ESD_METRICS_PORT ≠ 0."""
+    """Broker metrics always (cheap); tracing when configured (:mod:`esd_platform.tracing`);
+    the metrics port and samplers when ESD_METRICS_PORT ≠ 0."""
     service.broker.add_middleware(
         RabbitPrometheusMiddleware(registry=REGISTRY, app_name=service.name)
     )
+    configure_tracing(service.name)  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    instrument_broker(service.broker)  # spans and traceparent headers, only when tracing is on
     settings = MetricsSettings()
     if settings.metrics_port == 0:
         return

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esd_platform.logging import get_logger
+from esd_platform.tracing import continued, current_traceparent
 
 log = get_logger("esd.outbox")
 
@@ -59,12 +60,13 @@ class Outbox:
         self._exchanges: dict[str, RabbitExchange] = {}
         self._insert = text(
             f'INSERT INTO "{schema}".outbox '
-            "(id, exchange, routing_key, message_type, correlation_id, body) "
-            "VALUES (:id, :exchange, :routing_key, :message_type, :correlation_id, :body) "
+            "(id, exchange, routing_key, message_type, correlation_id, body, traceparent) "
+            "VALUES (:id, :exchange, :routing_key, :message_type, :correlation_id, :body, "
+            ":traceparent) "
             "ON CONFLICT (id) DO NOTHING"  # the same message staged twice is sent once
         )
         self._claim = text(
-            f"SELECT id, exchange, routing_key, message_type, correlation_id, body "
+            f"SELECT id, exchange, routing_key, message_type, correlation_id, body, traceparent "
             f'FROM "{schema}".outbox WHERE created_at <= now() - make_interval(secs => :age) '
             f"ORDER BY seq LIMIT {BATCH} FOR UPDATE SKIP LOCKED"
         )
@@ -181,18 +183,19 @@ class Outbox:
         if exchange is None:
             exchange = RabbitExchange(row.exchange, type=ExchangeType.TOPIC, durable=True)
             self._exchanges[row.exchange] = exchange
-        await self._broker.publish(
-            row.body.encode(),
-            exchange=exchange,
-            routing_key=row.routing_key,
-            persist=True,
-            mandatory=True,
-            timeout=10,
-            content_type="application/json",
-            message_id=str(row.id),
-            correlation_id=row.correlation_id,
-            message_type=row.message_type,
-        )
+        with continued(row.traceparent):  # the consumer's span continues the staging trace
+            await self._broker.publish(
+                row.body.encode(),
+                exchange=exchange,
+                routing_key=row.routing_key,
+                persist=True,
+                mandatory=True,
+                timeout=10,
+                content_type="application/json",
+                message_id=str(row.id),
+                correlation_id=row.correlation_id,
+                message_type=row.message_type,
+            )
 
     async def backlog(self) -> int:
         """Rows not yet relayed (a metric and a test assertion)."""
@@ -209,6 +212,7 @@ class _Row:
     message_type: str
     correlation_id: str
     body: str
+    traceparent: str | None = None
 
 
 def _row(message: Message) -> dict[str, Any]:
@@ -219,4 +223,5 @@ def _row(message: Message) -> dict[str, Any]:
         "message_type": message.message_type(),
         "correlation_id": str(message.correlation_id),
         "body": message.model_dump_json(),
+        "traceparent": current_traceparent(),
     }

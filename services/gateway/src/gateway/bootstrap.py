@@ -14,6 +14,7 @@ from pathlib import Path
 from esd_platform.observability import litestar_metrics
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
+from esd_platform.tracing import litestar_tracing
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -117,7 +118,7 @@ def create_app(
         },
         signature_namespace={"Gateway": Gateway, "AuthenticatedPartner": AuthenticatedPartner},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics_middleware],
+        middleware=[*litestar_tracing(), metrics_middleware],  # OTel spans when configured
         plugins=[HardeningPlugin(gateway.settings), XmlPlugin()],  # limits, headers; XML
         lifespan=[lifespan],
         template_config=portal.template_config(),

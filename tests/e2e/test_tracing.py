@@ -1,0 +1,74 @@
+"""One order is one trace: the gateway's request span, and the consumer spans of orders, credit,
+keys and billing for that order's saga, all carry one trace id, over the real broker and through
+every service's transactional outbox (OpenTelemetry, spans to an in-memory exporter)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from esd_platform.testing import isolated_settings, traced
+from opentelemetry.trace import SpanKind
+
+from tests.support import running_platform
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROUTING_KEY = "messaging.rabbitmq.destination.routing_key"
+
+# the saga's hops: (consumer service, routing key of what it consumes)
+HOPS = {
+    "orders": "orders.PlaceOrder.v1",
+    "credit": "credit.ReserveCredit.v1",
+    "keys": "keys.IssueKeys.v1",
+    "billing": "billing.RecordShipment.v1",
+    "credit (capture)": "credit.CaptureCredit.v1",
+    "gateway": "orders.OrderCompleted.v1",
+}
+
+
+async def test_one_order_is_one_trace_from_the_gateway_to_billing() -> None:
+    with traced() as exporter:
+        async with isolated_settings() as settings, running_platform(settings) as platform:
+            partner = await platform.new_partner()
+            product = await platform.product(
+                lambda p: (
+                    p["kind"] == "key" and not p["required_fields"] and Decimal(p["price"]) < 1000
+                )
+            )
+            exporter.clear()
+            order = await platform.order(
+                partner,
+                {
+                    "external_id": f"trace-{uuid.uuid4().hex[:8]}",
+                    "sku": product["sku"],
+                    "quantity": 1,
+                },
+            )
+            final = await platform.final_order(partner, order["id"], timeout=60)
+            assert final["status"] == "completed"
+
+            spans = exporter.get_finished_spans()
+            (request,) = [
+                s
+                for s in spans
+                if s.kind == SpanKind.SERVER and "POST" in s.name and "/orders" in s.name
+            ]
+            trace_id = request.context.trace_id
+            consumed = {
+                s.attributes.get(ROUTING_KEY)
+                for s in spans
+                if s.kind == SpanKind.CONSUMER and s.context.trace_id == trace_id
+            }
+            missing = {hop: key for hop, key in HOPS.items() if key not in consumed}
+            assert not missing, f"hops outside the order's trace: {missing}; in it: {consumed}"
+            # and nothing of this order's saga ran in a trace of its own
+            strays = {
+                s.attributes.get(ROUTING_KEY)
+                for s in spans
+                if s.kind == SpanKind.CONSUMER
+                and s.context.trace_id != trace_id
+                and s.attributes.get("messaging.message.conversation_id") == order["id"]
+            }
+            assert not strays, f"the order's messages in another trace: {strays}"

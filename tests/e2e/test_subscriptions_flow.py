@@ -382,6 +382,22 @@ async def test_credit_refuses_a_subscription_or_an_increase_it_cannot_cover(
     assert (status, sub["quantity"]) == (200, 1)
 
 
+async def test_concurrent_creates_cannot_both_spend_the_same_credit(platform: Platform) -> None:
+    product = await subscription_product(platform)
+    price = Decimal(product["price"])
+    today = platform.services["orders"].clock.today_moscow()
+    left = (last_day_of_month(today) - today).days + 1
+    one_seat = expected_charge(price, left, days_in_month(today))
+    partner = await platform.new_partner(limit=f"{one_seat * 3:.2f}")  # 2 seats fit, not 4
+    answers = await asyncio.gather(
+        create(platform, partner, body(product, 2), wait=0),
+        create(platform, partner, body(product, 2), wait=0),
+    )
+    assert sorted(status for status, _ in answers) == [201, 422], answers
+    [(_, refused)] = [a for a in answers if a[0] == 422]
+    assert refused["code"] == "credit_limit_exceeded"
+
+
 # -- vendor failures and redeliveries -----------------------------------------------------------
 
 

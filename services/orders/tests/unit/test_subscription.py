@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from orders.domain.subscription import Refused, Subscription, check_credit, fingerprint
+from orders.domain.subscription import (
+    Refused,
+    Subscription,
+    check_credit,
+    fingerprint,
+    projected_month,
+)
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 10)  # November: 30 days
@@ -191,3 +197,13 @@ def test_fingerprint_tells_bodies_apart() -> None:
     assert fingerprint("A", 1, False) == fingerprint("A", 1, False)
     assert fingerprint("A", 1, False) != fingerprint("A", 2, False)
     assert fingerprint("A", 1, False) != fingerprint("A", 1, True)
+
+
+def test_the_partners_projection_counts_pending_changes_as_confirmed() -> None:
+    confirmed = active(3)  # 21 days × 3 × 10.00
+    creating = new(2)  # pending create: 21 days × 2 × 10.00
+    increasing = active(1)
+    assert increasing.request("quantity", 4, DAY, NOW) is not None  # 21 × 4 × 10.00
+    assert projected_month([confirmed, creating, increasing, new(5, test=True)], DAY) == Decimal(
+        "1890.00"
+    )

@@ -129,6 +129,15 @@ async def _with_history(conn: AsyncConnection, rows: Sequence[Any]) -> list[Subs
     return subs
 
 
+_LOCK_PARTNER = text("SELECT pg_advisory_xact_lock(hashtext(CAST(:partner_id AS text)))")
+
+
+async def lock_partner(conn: AsyncConnection, partner_id: uuid.UUID) -> None:
+    """Serialise the partner's credit-checked changes until the transaction ends, so two
+    concurrent ones cannot both fit the same available credit."""
+    await conn.execute(_LOCK_PARTNER, {"partner_id": str(partner_id)})
+
+
 async def add(conn: AsyncConnection, sub: Subscription) -> bool:
     """Insert a new subscription; False when the partner's external id exists already."""
     return (await conn.execute(_INSERT, _params(sub))).first() is not None

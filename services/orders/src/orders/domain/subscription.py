@@ -311,8 +311,11 @@ def day_states(
 
 
 def projected_month(subscriptions: Iterable[Subscription], today: date) -> Decimal:
-    """The month's forecast of every (non-test) subscription: what credit must cover."""
-    return sum((s.charges(today)[1] for s in subscriptions if not s.test), Decimal("0.00"))
+    """The month's forecast of every (non-test) subscription, each with its pending change as if
+    confirmed (the vendor may well confirm it): what credit must cover."""
+    return sum(
+        (s.charges(today, s.pending)[1] for s in subscriptions if not s.test), Decimal("0.00")
+    )
 
 
 def check_credit(projected: Decimal, available: Decimal | None, blocked: bool, test: bool) -> None:

@@ -86,6 +86,7 @@ async def create(cmd: CreateSubscription, uow: UnitOfWork) -> SubscriptionAnswer
                     raise _Rollback(
                         Refused("partner_not_live", "the partner has not gone live", 422)
                     )
+                await repository.lock_partner(tx.conn, cmd.partner_id)
                 others = await repository.of_partner(tx.conn, cmd.partner_id)
                 _check_credit(sub, sub.pending, others, cmd, today)
             if not await repository.add(tx.conn, sub):  # a concurrent create won
@@ -165,6 +166,7 @@ async def change(cmd: ChangeSubscription, uow: UnitOfWork) -> SubscriptionAnswer
             if pending is None:
                 return SubscriptionAnswer(subscription=view(sub, today))
             if sub.increases(pending) and not sub.test:
+                await repository.lock_partner(tx.conn, sub.partner_id)
                 subs = await repository.of_partner(tx.conn, sub.partner_id)
                 _check_credit(sub, pending, subs, cmd, today)
             await repository.save(tx.conn, sub)

@@ -1,0 +1,170 @@
+"""Ops' pages: applications (approve with a set-password link, reject), partners' credit
+terms and go-live — through the same onboarding service layer as the ops API."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from gateway.domain.errors import Conflict, Refusal
+from gateway.portal import auth
+from gateway.portal import store as portal_store
+from gateway.portal.web import EXCEPTION_HANDLERS, SignInRequired, page, see_other
+from gateway.runtime import Gateway
+from gateway.service_layer import onboarding
+
+
+async def ops_viewer(gateway: Gateway, request: Request[Any, Any, Any]) -> auth.Viewer:
+    found = await auth.viewer(gateway, request)
+    if found is None or found.role != "ops":
+        raise SignInRequired("/portal/ops/login")
+    return found
+
+
+async def _queue_link_mail(gateway: Gateway, email: str, link: str) -> bool:
+    """E-mail the set-password link through the gateway's mail outbox, where it exists."""
+    try:
+        from gateway.adapters import mail  # the onboarding mail adapter (issue 8)
+    except ImportError:
+        return False
+    queue = getattr(mail, "queue_mail", None)
+    if queue is None:
+        return False
+    base = gateway.settings.public_base_url.rstrip("/")
+    async with gateway.service.uow.transaction() as tx:
+        await queue(
+            tx.conn,
+            recipient=email,
+            subject="ESD: доступ к порталу партнёра",
+            body=f"Задайте пароль для входа в портал: {base}{link}\n",
+            kind="portal_password",
+            at=gateway.service.clock.now(),
+        )
+    return True
+
+
+class OpsPages(Controller):
+    path = "/portal/ops"
+    include_in_schema = False
+    exception_handlers = EXCEPTION_HANDLERS
+
+    @get("/")
+    async def overview(
+        self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    ) -> Response[Any]:
+        viewer = await ops_viewer(gateway, request)
+        return await _overview(request, gateway, viewer)
+
+    @post("/applications/{application_id:uuid}/approve")
+    async def approve(
+        self,
+        application_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await ops_viewer(gateway, request)
+        await auth.check_csrf(request)
+        try:
+            approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
+        except Conflict as conflict:
+            return await _overview(request, gateway, viewer, error=conflict.detail, status=409)
+        async with gateway.service.engine.connect() as conn:
+            partner = await _partner_email(conn, approved.partner_id)
+        link = await auth.password_link(gateway, approved.partner_id, partner)
+        mailed = await _queue_link_mail(gateway, partner, link)
+        return await _overview(
+            request,
+            gateway,
+            viewer,
+            approved={"link": link, "mailed": mailed, "reseller_id": approved.reseller_id},
+        )
+
+    @post("/applications/{application_id:uuid}/reject")
+    async def reject(
+        self,
+        application_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await ops_viewer(gateway, request)
+        form = await auth.check_csrf(request)
+        try:
+            await onboarding.reject(
+                gateway.service, application_id, form.get("reason", "").strip()[:500] or "—"
+            )
+        except Conflict as conflict:
+            return await _overview(request, gateway, viewer, error=conflict.detail, status=409)
+        return see_other("/portal/ops")
+
+    @post("/partners/{partner_id:uuid}/terms")
+    async def terms(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await ops_viewer(gateway, request)
+        form = await auth.check_csrf(request)
+        try:
+            limit = Decimal(form.get("limit", "").replace(",", ".").replace(" ", ""))
+            term_days = int(form.get("term_days", ""))
+        except (InvalidOperation, ValueError):
+            limit, term_days = Decimal(-1), -1
+        if not limit.is_finite() or limit < 0 or not 0 <= term_days <= 365:
+            return await _overview(
+                request, gateway, viewer, error="limit ≥ 0, term 0..365 days", status=422
+            )
+        await onboarding.set_credit_terms(gateway.service, partner_id, limit, term_days)
+        return see_other("/portal/ops")
+
+    @post("/partners/{partner_id:uuid}/go-live")
+    async def go_live(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await ops_viewer(gateway, request)
+        await auth.check_csrf(request)
+        try:
+            await onboarding.go_live(gateway.service, partner_id)
+        except (Conflict, Refusal) as refusal:
+            return await _overview(request, gateway, viewer, error=refusal.detail, status=409)
+        return see_other("/portal/ops")
+
+
+async def _partner_email(conn: Any, partner_id: uuid.UUID) -> str:
+    from gateway.adapters import repository
+
+    row = await repository.partner(conn, partner_id)
+    assert row is not None
+    return str(row.email)
+
+
+async def _overview(
+    request: Request[Any, Any, Any],
+    gateway: Gateway,
+    viewer: auth.Viewer,
+    *,
+    approved: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    applications = await onboarding.list_applications(gateway.service, "pending", 200)
+    async with gateway.service.engine.connect() as conn:
+        partners = await portal_store.partners(conn)
+    return page(
+        request,
+        "ops.html",
+        viewer,
+        status=status,
+        applications=applications,
+        partners=partners,
+        approved=approved,
+        error=error,
+    )

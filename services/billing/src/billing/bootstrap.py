@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from esd_contracts.billing.events import ShipmentRecorded
-from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded
+from esd_contracts.billing.finance import DocumentClosed, DocumentLineAdded, SubscriptionCharged
+from esd_contracts.credit.commands import ChargeSubscription
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
@@ -32,7 +33,10 @@ def build_service(
     service.include(build_router(service.uow, issuer))
     # What leaves through the outbox, for the AsyncAPI document: the saga's reply and the
     # finance feed on its own durable exchange (finance.events).
-    service.publishes(ShipmentRecorded, DocumentLineAdded, DocumentClosed)
+    # The month-end charge: SubscriptionCharged (finance) and ChargeSubscription (credit's debt).
+    service.publishes(
+        ShipmentRecorded, DocumentLineAdded, DocumentClosed, SubscriptionCharged, ChargeSubscription
+    )
     clockwork = Clockwork(service, billing_settings, issuer, operator)
     if billing_settings.background:
         service.on_start(clockwork.start)

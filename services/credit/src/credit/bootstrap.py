@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from esd_contracts.billing import finance
 from esd_contracts.credit.events import (
     CreditCaptured,
     CreditRefused,
@@ -37,6 +38,7 @@ def build_service(settings: PlatformSettings | None = None) -> Service:
         PaymentAllocated,
         PartnerBlocked,
         PartnerUnblocked,
+        *finance.RECEIVABLES_FEED,  # finance copies on finance.events (service_layer/feed.py)
     )
     sweeper = BlockSweeper(service.uow)
 

@@ -1,4 +1,5 @@
-"""The billing service's clockwork: close finished days, deliver and track EDO documents.
+"""The billing service's clockwork: charge finished months of subscriptions, close finished
+days, deliver and track EDO documents.
 
 Runs every ``tick_seconds`` in each billing process; several processes share the work safely
 (every step claims its rows with ``FOR UPDATE SKIP LOCKED``). Time is the service clock's, so the
@@ -16,7 +17,7 @@ from esd_platform.service import Service
 
 from billing.adapters.edo import EdoOperator
 from billing.domain.documents import closing_cutoff
-from billing.service_layer import closing, edo
+from billing.service_layer import closing, edo, subscriptions
 from billing.service_layer.issuer import Issuer
 from billing.settings import BillingSettings
 
@@ -41,7 +42,13 @@ class Clockwork:
         """One pass: close what is due, send what is closed, record what the operator says."""
         uow = self.service.uow
         grace = timedelta(seconds=self.settings.close_grace_seconds)
-        await closing.close_days(uow, closing_cutoff(self.service.clock.now(), grace))
+        cutoff = closing_cutoff(self.service.clock.now(), grace)
+        # months first: a month's charge lands on its last day's document before that closes
+        try:
+            await subscriptions.charge_months(uow, cutoff)
+        except Exception:
+            log.exception("subscription_charging_failed")
+        await closing.close_days(uow, cutoff)
         if self.operator is not None:
             await edo.send_closed(uow, self.issuer, self.operator)
             await edo.track_sent(uow, self.operator)

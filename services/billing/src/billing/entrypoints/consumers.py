@@ -21,11 +21,12 @@ from esd_contracts.billing.queries import (
 )
 from esd_contracts.credit.events import CreditTermsSet, PaymentAllocated
 from esd_contracts.partners.events import PartnerRegistered
+from esd_contracts.subscriptions.events import SubscriptionChanged
 from esd_platform.messaging import answers, consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 
-from billing.service_layer import closing, edo, handlers, payments, printing
+from billing.service_layer import closing, edo, handlers, payments, printing, subscriptions
 from billing.service_layer.issuer import Issuer
 
 
@@ -47,6 +48,10 @@ def build_router(uow: UnitOfWork, issuer: Issuer) -> RabbitRouter:
     @consumes(router, "billing", PaymentAllocated)
     async def on_payment_allocated(event: PaymentAllocated) -> None:
         await payments.apply_payment(event, uow)
+
+    @consumes(router, "billing", SubscriptionChanged)
+    async def on_subscription_changed(event: SubscriptionChanged) -> None:
+        await subscriptions.record_change(event, uow)
 
     @answers(router, GetDocuments)
     async def on_get_documents(query: GetDocuments) -> Documents:

@@ -16,9 +16,10 @@ from esd_platform.logging import get_logger
 from esd_platform.uow import UnitOfWork
 
 from billing.adapters import repository
+from billing.adapters import subscriptions as subscriptions_db
 from billing.domain.documents import ClosingMismatch
 from billing.domain.vat import RateTotal, totals_by_rate
-from billing.service_layer import finance
+from billing.service_layer import finance, subscriptions
 
 log = get_logger("esd.billing.closing")
 
@@ -87,7 +88,7 @@ async def replay(cmd: ReplayFinanceEvents, uow: UnitOfWork) -> FinanceEventsRepl
     """Re-emit the finance events of documents dated in [date_from, date_to] (only one document
     or one partner's, when the command names them), day by day, with the ids and bodies they
     were first emitted with (a ledger that has them drops them)."""
-    lines = closed = 0
+    lines = closed = charges = 0
     day = cmd.date_from
     if cmd.number is not None:
         # one document: one pass over its own date instead of every day of the period
@@ -126,6 +127,11 @@ async def replay(cmd: ReplayFinanceEvents, uow: UnitOfWork) -> FinanceEventsRepl
                 if document.closed:
                     events.append(finance.document_closed(document, document.vat_totals))
                     closed += 1
+            for charge in await subscriptions_db.charges_on(
+                tx.conn, day, partner_id=cmd.partner_id, number=cmd.number
+            ):
+                events.append(subscriptions.charged_event(charge))
+                charges += 1
             tx.publish(*events)
         day += timedelta(days=1)
     log.info(
@@ -134,7 +140,12 @@ async def replay(cmd: ReplayFinanceEvents, uow: UnitOfWork) -> FinanceEventsRepl
         date_to=cmd.date_to.isoformat(),
         lines=lines,
         closed=closed,
+        charges=charges,
     )
     return FinanceEventsReplayed(
-        date_from=cmd.date_from, date_to=cmd.date_to, lines=lines, closed=closed
+        date_from=cmd.date_from,
+        date_to=cmd.date_to,
+        lines=lines,
+        closed=closed,
+        charges=charges,
     )

@@ -382,3 +382,81 @@ async def entries_until(
         )
         for r in rows
     ]
+
+
+# -- subscription charges: debt on the document, once per charge -------------------------------
+
+_CHARGE_SUBSCRIPTION = text(
+    """
+    WITH charge AS (
+        INSERT INTO subscription_debts (charge_id, subscription_id, partner_id, document_number,
+                                        amount, recorded_at)
+        SELECT :charge_id, :subscription_id, partner_id, :document_number, :amount,
+               CAST(:now AS timestamptz)
+        FROM credit_lines WHERE partner_id = :partner_id
+        ON CONFLICT (charge_id) DO NOTHING
+        RETURNING partner_id, amount
+    ), line AS (
+        UPDATE credit_lines l
+        SET debt = l.debt + charge.amount,
+            overdraft = greatest(0, l.debt + charge.amount + l.reserved - l.credit_limit)
+        FROM charge WHERE l.partner_id = charge.partner_id
+        RETURNING l.partner_id, l.unallocated
+    ), doc AS (
+        INSERT INTO documents (partner_id, number, document_date, due_date, amount)
+        SELECT partner_id, :document_number, CAST(:document_date AS date),
+               CAST(:due_date AS date), amount
+        FROM charge
+        ON CONFLICT (partner_id, number) DO UPDATE SET amount = documents.amount + excluded.amount
+    ), entry AS (
+        INSERT INTO ledger (partner_id, kind, amount, recorded_at, order_id, document_number,
+                            document_date, due_date)
+        SELECT partner_id, 'document_debt', amount, CAST(:now AS timestamptz), :charge_id,
+               :document_number, CAST(:document_date AS date), CAST(:due_date AS date)
+        FROM charge
+    )
+    SELECT line.partner_id, line.unallocated FROM line
+    """
+)
+
+_LINE_EXISTS = text("SELECT 1 FROM credit_lines WHERE partner_id = :partner_id")
+
+
+class UnknownCreditLine(RuntimeError):
+    """A charge for a partner credit has no line for: parked (DLQ) for ops, never dropped."""
+
+
+async def charge_subscription(
+    conn: AsyncConnection,
+    *,
+    charge_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    amount: Decimal,
+    document_number: str,
+    document_date: date,
+    due_date: date,
+    now: datetime,
+) -> Decimal | None:
+    """Add the charge to the partner's debt and document, with its ledger entry, once per
+    ``charge_id``; the partner's unallocated money after it, ``None`` if already booked."""
+    row = (
+        await conn.execute(
+            _CHARGE_SUBSCRIPTION,
+            {
+                "charge_id": charge_id,
+                "subscription_id": subscription_id,
+                "partner_id": partner_id,
+                "amount": amount,
+                "document_number": document_number,
+                "document_date": document_date,
+                "due_date": due_date,
+                "now": now,
+            },
+        )
+    ).first()
+    if row is not None:
+        return Decimal(row.unallocated)
+    if (await conn.execute(_LINE_EXISTS, {"partner_id": partner_id})).first() is None:
+        raise UnknownCreditLine(str(partner_id))
+    return None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from esd_contracts.credit.commands import (
     CaptureCredit,
+    ChargeSubscription,
+    FinanceFeedReplayed,
     PostBankStatement,
     PostPayment,
     PostPayments,
     ReleaseCredit,
+    ReplayFinanceFeed,
     ReserveCredit,
     SetCreditTerms,
 )
@@ -23,7 +26,7 @@ from esd_platform.messaging import answers, consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
 
-from credit.service_layer import handlers, receivables
+from credit.service_layer import feed, handlers, receivables
 
 
 def build_router(uow: UnitOfWork) -> RabbitRouter:
@@ -68,5 +71,13 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
     @answers(router, GetReceivablesAging)
     async def on_get_receivables_aging(query: GetReceivablesAging) -> ReceivablesAging:
         return await receivables.receivables_aging(query, uow)
+
+    @consumes(router, "credit", ChargeSubscription)
+    async def on_charge_subscription(cmd: ChargeSubscription) -> None:
+        await handlers.charge_subscription(cmd, uow)
+
+    @answers(router, ReplayFinanceFeed)
+    async def on_replay_finance_feed(cmd: ReplayFinanceFeed) -> FinanceFeedReplayed:
+        return await feed.replay(cmd, uow)
 
     return router

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from esd_contracts.credit.commands import (
     CaptureCredit,
+    ChargeSubscription,
     ReleaseCredit,
     ReserveCredit,
     SetCreditTerms,
@@ -40,6 +41,7 @@ from credit.domain.model import (
     money,
     refusal_reason,
 )
+from credit.service_layer import feed
 from credit.service_layer.receivables import consume_unallocated
 
 log = get_logger("esd.credit")
@@ -130,7 +132,7 @@ async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
                     asked=str(cmd.amount),
                 )
             if captured.unallocated > 0:
-                tx.publish(*await consume_unallocated(tx.conn, captured.partner_id, now))
+                await feed.publish(tx, await consume_unallocated(tx.conn, captured.partner_id, now))
         else:
             existing = await repository.get_reservation(tx.conn, cmd.order_id)
             captured_before = existing is not None and existing.state is ReservationState.CAPTURED
@@ -282,4 +284,37 @@ def _not_found() -> Balance:
         blocked=False,
         term_days=0,
         next_due_date=None,
+    )
+
+
+async def charge_subscription(cmd: ChargeSubscription, uow: UnitOfWork) -> None:
+    """A subscription's month charged by billing becomes debt on its document, once per charge
+    id (a redelivery or a second run adds nothing); waiting payment money pays it at once."""
+    now = uow.clock.now()
+    amount = money(cmd.amount)
+    async with uow.transaction(cmd.message_id) as tx:
+        if tx.duplicate:
+            return
+        unallocated = await repository.charge_subscription(
+            tx.conn,
+            charge_id=cmd.charge_id,
+            subscription_id=cmd.subscription_id,
+            partner_id=cmd.partner_id,
+            amount=amount,
+            document_number=cmd.document_number,
+            document_date=cmd.document_date,
+            due_date=cmd.due_date,
+            now=now,
+        )
+        if unallocated is None:
+            log.info("subscription_charge_already_booked", charge_id=str(cmd.charge_id))
+            return
+        if unallocated > 0:
+            await feed.publish(tx, await consume_unallocated(tx.conn, cmd.partner_id, now))
+    log.info(
+        "subscription_charge_booked",
+        charge_id=str(cmd.charge_id),
+        partner_id=str(cmd.partner_id),
+        amount=str(amount),
+        document=cmd.document_number,
     )

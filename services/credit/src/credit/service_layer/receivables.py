@@ -48,6 +48,7 @@ from credit.domain.payments import (
     payment_id,
     still_open,
 )
+from credit.service_layer import feed
 
 log = get_logger("esd.credit.receivables")
 
@@ -155,7 +156,7 @@ async def post_payment(cmd: PostPayment, uow: UnitOfWork) -> None:
         if tx.duplicate:
             return
         outcome = await _post(tx.conn, [payment], now=now, source="command")
-        tx.publish(*outcome.events)
+        await feed.publish(tx, outcome.events)
     for problem in outcome.problems:
         log.warning("payment_not_booked", number=cmd.number, code=problem.code)
 
@@ -172,7 +173,7 @@ async def _post_in_chunks(
         now = uow.clock.now()
         async with uow.transaction() as tx:
             outcome = await _post(tx.conn, inputs[start : start + CHUNK], now=now, source=source)
-            tx.publish(*outcome.events)
+            await feed.publish(tx, outcome.events)
         posted.extend(outcome.posted)
         problems.extend(outcome.problems)
     log.info(
@@ -390,8 +391,9 @@ async def sweep_blocks(uow: UnitOfWork) -> tuple[int, int]:
     async with uow.transaction() as tx:
         blocked = await db.mark_blocked(tx.conn, today, now)
         unblocked = await db.mark_unblocked(tx.conn, today)
+        events: list[Message] = []
         for b in blocked:
-            tx.publish(
+            events.append(
                 PartnerBlocked(
                     correlation_id=b.partner_id,
                     occurred_at=now,
@@ -406,8 +408,9 @@ async def sweep_blocks(uow: UnitOfWork) -> tuple[int, int]:
                 overdue_amount=str(b.overdue_amount),
             )
         for partner in unblocked:
-            tx.publish(_unblocked(partner, now))
+            events.append(_unblocked(partner, now))
             log.info("partner_unblocked", partner_id=str(partner))
+        await feed.publish(tx, events)
     return len(blocked), len(unblocked)
 
 

@@ -1,0 +1,233 @@
+"""SQL of the subscriptions' projection and month-end charges (``text()`` on the caller's
+connection)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billing.domain.subscriptions import Change
+
+_UPSERT = text(
+    """
+    INSERT INTO subscriptions (subscription_id, partner_id, external_id, sku, name, test,
+                               first_month, updated_at)
+    VALUES (:subscription_id, :partner_id, :external_id, :sku, :name, :test, :first_month, :now)
+    ON CONFLICT (subscription_id) DO UPDATE SET
+        external_id = excluded.external_id, name = excluded.name, test = excluded.test,
+        first_month = least(subscriptions.first_month, excluded.first_month),
+        updated_at = excluded.updated_at
+    RETURNING charged_through
+    """
+)
+
+_INSERT_CHANGE = text(
+    """
+    INSERT INTO subscription_changes (subscription_id, sequence, message_id, change, status,
+        quantity, seats, monthly_price, vat_rate, effective_date, received_at, after_charge)
+    VALUES (:subscription_id, :sequence, :message_id, :change, :status, :quantity, :seats,
+        :monthly_price, :vat_rate, :effective_date, :now, :after_charge)
+    ON CONFLICT DO NOTHING
+    RETURNING sequence
+    """
+)
+
+_SET_ENDED = text(
+    """
+    UPDATE subscriptions s SET ended_month = (
+        SELECT CASE WHEN c.status = 'cancelled'
+                    THEN date_trunc('month', c.effective_date)::date END
+        FROM subscription_changes c WHERE c.subscription_id = s.subscription_id
+        ORDER BY c.sequence DESC LIMIT 1)
+    WHERE s.subscription_id = :subscription_id
+    """
+)
+
+
+async def record_change(
+    conn: AsyncConnection, row: dict[str, Any], first_month: date
+) -> tuple[bool, date | None]:
+    """Keep the change (once per subscription and sequence); (inserted, charged_through).
+
+    The subscription's row is upserted first, so its lock orders this against a month-end run
+    charging the same subscription."""
+    charged_through = (
+        await conn.execute(
+            _UPSERT,
+            {
+                "subscription_id": row["subscription_id"],
+                "partner_id": row["partner_id"],
+                "external_id": row["external_id"],
+                "sku": row["sku"],
+                "name": row["name"],
+                "test": row["test"],
+                "first_month": first_month,
+                "now": row["now"],
+            },
+        )
+    ).scalar_one()
+    after_charge = charged_through is not None and first_month <= charged_through
+    inserted = (
+        await conn.execute(_INSERT_CHANGE, {**row, "after_charge": after_charge})
+    ).first() is not None
+    if inserted:
+        await conn.execute(_SET_ENDED, {"subscription_id": row["subscription_id"]})
+    return inserted, charged_through
+
+
+@dataclass(frozen=True)
+class Due:
+    """A subscription with months to charge, and its changes."""
+
+    subscription_id: uuid.UUID
+    partner_id: uuid.UUID
+    external_id: str
+    sku: str
+    name: str
+    first_month: date
+    charged_through: date | None
+    ended_month: date | None
+    changes: tuple[Change, ...]
+
+
+_CLAIM_DUE = text(
+    """
+    SELECT subscription_id, partner_id, external_id, sku, name, first_month, charged_through,
+           ended_month
+    FROM subscriptions
+    WHERE NOT test
+      AND coalesce((charged_through + interval '1 month')::date, first_month) <= :upto
+      AND (ended_month IS NULL
+           OR coalesce((charged_through + interval '1 month')::date, first_month)
+              <= ended_month)
+    ORDER BY subscription_id LIMIT :limit FOR UPDATE SKIP LOCKED
+    """
+)
+
+_CHANGES_OF = text(
+    "SELECT subscription_id, sequence, effective_date, seats, monthly_price, vat_rate, status "
+    "FROM subscription_changes WHERE subscription_id = ANY(:ids) "
+    "ORDER BY subscription_id, sequence"
+)
+
+
+async def claim_due(conn: AsyncConnection, upto: date, limit: int) -> list[Due]:
+    """Up to ``limit`` subscriptions with an uncharged month up to ``upto``, locked (others
+    running the same pass skip them)."""
+    rows = (await conn.execute(_CLAIM_DUE, {"upto": upto, "limit": limit})).all()
+    if not rows:
+        return []
+    changes: dict[uuid.UUID, list[Change]] = {}
+    for c in await conn.execute(_CHANGES_OF, {"ids": [r.subscription_id for r in rows]}):
+        changes.setdefault(c.subscription_id, []).append(
+            Change(
+                sequence=c.sequence,
+                effective_date=c.effective_date,
+                seats=c.seats,
+                monthly_price=c.monthly_price,
+                vat_rate=c.vat_rate,
+                status=c.status,
+            )
+        )
+    return [
+        Due(
+            subscription_id=r.subscription_id,
+            partner_id=r.partner_id,
+            external_id=r.external_id,
+            sku=r.sku,
+            name=r.name,
+            first_month=r.first_month,
+            charged_through=r.charged_through,
+            ended_month=r.ended_month,
+            changes=tuple(changes.get(r.subscription_id, ())),
+        )
+        for r in rows
+    ]
+
+
+_INSERT_CHARGE = text(
+    """
+    INSERT INTO subscription_charges (charge_id, subscription_id, month, partner_id, external_id,
+        sku, seat_days, amount, vat_rate, vat_amount, document_number, document_date, charged_at)
+    VALUES (:charge_id, :subscription_id, :month, :partner_id, :external_id, :sku, :seat_days,
+        :amount, :vat_rate, :vat_amount, :document_number, :document_date, :now)
+    ON CONFLICT DO NOTHING
+    RETURNING charge_id
+    """
+)
+
+
+async def insert_charge(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """Record the month's charge; ``False`` if this subscription's month is charged already."""
+    return (await conn.execute(_INSERT_CHARGE, row)).first() is not None
+
+
+async def set_charge_document(
+    conn: AsyncConnection, charge_id: uuid.UUID, number: str, vat_amount: Decimal
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE subscription_charges SET document_number = :number, vat_amount = :vat "
+            "WHERE charge_id = :id"
+        ),
+        {"id": charge_id, "number": number, "vat": vat_amount},
+    )
+
+
+async def set_charged_through(
+    conn: AsyncConnection, subscription_id: uuid.UUID, month: date, now: datetime
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE subscriptions SET charged_through = :month, updated_at = :now "
+            "WHERE subscription_id = :id"
+        ),
+        {"id": subscription_id, "month": month, "now": now},
+    )
+
+
+@dataclass(frozen=True)
+class ChargeRow:
+    charge_id: uuid.UUID
+    subscription_id: uuid.UUID
+    month: date
+    partner_id: uuid.UUID
+    external_id: str
+    sku: str
+    seat_days: int
+    amount: Decimal
+    vat_rate: str
+    vat_amount: Decimal
+    document_number: str
+    document_date: date
+    charged_at: datetime
+
+
+async def charges_on(
+    conn: AsyncConnection,
+    day: date,
+    *,
+    partner_id: uuid.UUID | None = None,
+    number: str | None = None,
+) -> list[ChargeRow]:
+    """Charges put on documents dated ``day`` (of one partner / one document)."""
+    sql = (
+        "SELECT charge_id, subscription_id, month, partner_id, external_id, sku, seat_days, "
+        "amount, vat_rate, vat_amount, document_number, document_date, charged_at "
+        "FROM subscription_charges WHERE document_date = :day AND document_number IS NOT NULL"
+    )
+    params: dict[str, Any] = {"day": day}
+    if partner_id is not None:
+        sql += " AND partner_id = :partner_id"
+        params["partner_id"] = partner_id
+    if number is not None:
+        sql += " AND document_number = :number"
+        params["number"] = number
+    rows = (await conn.execute(text(sql + " ORDER BY charged_at, charge_id"), params)).all()
+    return [ChargeRow(**r._mapping) for r in rows]

@@ -1,0 +1,80 @@
+"""Which months of a subscription are due, and what each day of a month is billed for. Pure.
+
+The projection keeps every confirmed ``SubscriptionChanged``; a day is billed for the state of
+the highest ``sequence`` among the changes effective on or before it (several changes in one
+day: the last one counts). The charge itself is ``esd_contracts.subscriptions.proration``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from esd_contracts.subscriptions.proration import DayState, month_days
+
+
+@dataclass(frozen=True)
+class Change:
+    """One confirmed change as the projection keeps it."""
+
+    sequence: int
+    effective_date: date
+    seats: int
+    monthly_price: Decimal
+    vat_rate: str
+    status: str
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def last_complete_month(cutoff: date) -> date:
+    """The latest month whose every day is before ``cutoff`` (the day closing's cutoff)."""
+    return month_of(month_of(cutoff) - timedelta(days=1))
+
+
+def due_months(
+    first_month: date, charged_through: date | None, ended_month: date | None, upto: date
+) -> list[date]:
+    """Months not charged yet, up to ``upto`` and not after the month it was cancelled in."""
+    month = first_month if charged_through is None else next_month(charged_through)
+    last = upto if ended_month is None else min(upto, ended_month)
+    months = []
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def state_on(changes: Sequence[Change], day: date) -> Change | None:
+    """The change in force on ``day``: the highest sequence effective on or before it."""
+    best: Change | None = None
+    for change in changes:
+        if change.effective_date <= day and (best is None or change.sequence > best.sequence):
+            best = change
+    return best
+
+
+def day_states(changes: Iterable[Change], month: date) -> dict[date, DayState]:
+    """Every day of ``month`` on which the subscription existed, with its seats and price."""
+    ordered = list(changes)
+    days: dict[date, DayState] = {}
+    for day in month_days(month):
+        state = state_on(ordered, day)
+        if state is not None:
+            days[day] = DayState(seats=state.seats, monthly_price=state.monthly_price)
+    return days
+
+
+def vat_rate_of(changes: Iterable[Change], month: date) -> str:
+    """The product's VAT rate as the month's last state carries it."""
+    ordered = list(changes)
+    state = state_on(ordered, month_days(month)[-1])
+    return state.vat_rate if state is not None else "exempt"

@@ -3,6 +3,8 @@
 - ``POST /api/v1/admin/finance/replay {from, to}`` re-emits the finance events of documents
   dated in the period (or of one ``document``, or one ``partner_id``'s) with the ids they were
   first emitted with, for a downstream system that lost data; a ledger that has them drops them.
+  Billing re-emits lines, closings and subscription charges; credit the payments, allocations,
+  blocks and unblocks of the period's Moscow days (not for a single ``document``).
 - ``GET /api/v1/admin/finance/edo`` lists documents' EDO state (``status=unsent|sent|delivered|
   rejected``), ``GET …/edo/{number}`` one document's, and ``POST …/edo/{number}/resend`` hands a
   closed document to the EDO operator again (the same file).
@@ -21,6 +23,7 @@ from esd_contracts.billing.commands import (
     ResendDocument,
 )
 from esd_contracts.billing.queries import EdoDocument, EdoStatus, GetEdoStatus
+from esd_contracts.credit.commands import FinanceFeedReplayed, ReplayFinanceFeed
 from esd_contracts.envelope import Query
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -50,7 +53,7 @@ async def _ask(gateway: Gateway, query: Query, reply: type[Reply], what: str) ->
     try:
         return await gateway.queries.ask(query, reply)
     except QueryFailed as exc:
-        raise Unavailable(f"the billing service did not answer; {what}") from exc
+        raise Unavailable(f"the {query.CONTEXT} service did not answer; {what}") from exc
 
 
 def _number_year(number: str) -> int | None:
@@ -120,11 +123,30 @@ class FinanceController(Controller):
         )
         if data.document is not None and answer.lines == 0 and answer.closed == 0:
             raise ApiError(404, "not_found", f"no document {data.document} dated in the period")
+        receivables = 0
+        if data.document is None:  # payments, allocations, blocks: credit's part of the feed
+            receivables = (
+                await _ask(
+                    gateway,
+                    ReplayFinanceFeed(
+                        correlation_id=uuid.uuid4(),
+                        occurred_at=gateway.service.clock.now(),
+                        date_from=date_from,
+                        date_to=date_to,
+                        partner_id=data.partner_id,
+                    ),
+                    FinanceFeedReplayed,
+                    "the documents' events were re-emitted, the receivables' maybe not; asking "
+                    "again only re-sends the same events",
+                )
+            ).events
         return FinanceReplayRead(
             date_from=answer.date_from,
             date_to=answer.date_to,
             lines=answer.lines,
             closed=answer.closed,
+            charges=answer.charges,
+            receivables=receivables,
             document=data.document,
             partner_id=data.partner_id,
         )

@@ -34,6 +34,13 @@ class FinanceReplayRead(msgspec.Struct):
     closed: Annotated[int, msgspec.Meta(description="DocumentClosed events re-emitted")]
     document: str | None = None
     partner_id: uuid.UUID | None = None
+    charges: Annotated[int, msgspec.Meta(description="SubscriptionCharged events re-emitted")] = 0
+    receivables: Annotated[
+        int,
+        msgspec.Meta(
+            description="Payment, allocation, block and unblock events re-emitted (credit)"
+        ),
+    ] = 0
 
 
 class EdoDocumentRead(msgspec.Struct):

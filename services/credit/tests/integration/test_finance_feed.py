@@ -1,0 +1,132 @@
+"""Credit's part of the finance feed: each payment, allocation, block and unblock has a copy on
+finance.events with a stable id, journalled; the replay sends the same ids and bodies again;
+a subscription charge becomes debt once however often it is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import aio_pika
+import pytest
+from esd_contracts.billing.finance import finance_copy_id
+from esd_contracts.credit.commands import (
+    ChargeSubscription,
+    FinanceFeedReplayed,
+    PaymentOrder,
+    PostPayments,
+    ReplayFinanceFeed,
+)
+from esd_contracts.credit.queries import PaymentsPosted
+
+from .conftest import Harness, capture, now, reserve, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_payments_on_the_finance_exchange_and_their_replay(harness: Harness) -> None:
+    feed: list[tuple[str, str, dict[str, Any]]] = []
+    connection = await aio_pika.connect_robust(harness.settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        await queue.bind(await channel.get_exchange("finance.events"), routing_key="finance.#")
+
+        async def receive(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            feed.append((message.type or "", str(message.message_id), json.loads(message.body)))
+
+        await queue.consume(receive, no_ack=True)
+        payer = str(uuid.uuid4().int)[:10]
+        partner = await harness.register(inn=payer)
+        order = reserve(partner, "300.00")
+        await harness.ask(order)
+        await harness.ask(capture(partner, order.order_id, "300.00", "ESD-2026-700001"))
+        # a subscription charge on the same document: debt once, however often delivered
+        charge = ChargeSubscription(
+            correlation_id=uuid.uuid4(),
+            occurred_at=now(),
+            charge_id=uuid.uuid4(),
+            subscription_id=uuid.uuid4(),
+            partner_id=partner,
+            amount=Decimal("200.00"),
+            document_number="ESD-2026-700001",
+            document_date=date.today(),
+            due_date=date.today() + timedelta(days=15),
+        )
+        again = charge.model_copy(update={"message_id": uuid.uuid4()})
+        for message in (charge, charge, again):
+            await harness.publish(message)
+
+        async def booked() -> bool:
+            rows = await harness.sql(
+                "SELECT amount FROM documents WHERE partner_id = :p", p=partner
+            )
+            return bool(rows) and rows[0].amount == Decimal("500.00")
+
+        await wait_for(booked, what="the charge on the document")
+        posted = await harness.request(
+            PostPayments(
+                correlation_id=uuid.uuid4(),
+                occurred_at=now(),
+                payments=(
+                    PaymentOrder(
+                        payer_inn=payer,
+                        amount=Decimal("500.00"),
+                        date=date.today(),
+                        number="77",
+                        purpose="Оплата по ESD-2026-700001",
+                    ),
+                ),
+            ),
+            PaymentsPosted,
+        )
+        assert posted.payments[0].unallocated == Decimal("0.00")
+        await asyncio.sleep(0.5)
+        [line] = await harness.sql("SELECT debt FROM credit_lines WHERE partner_id = :p", p=partner)
+        assert line.debt == Decimal("0.00")
+        entries = await harness.sql(
+            "SELECT count(*) FROM ledger WHERE order_id = :c", c=charge.charge_id
+        )
+        assert entries[0][0] == 1
+
+        def ours() -> list[tuple[str, str, dict[str, Any]]]:
+            return [e for e in feed if e[2].get("partner_id") == str(partner)]
+
+        async def arrived() -> bool:
+            return {t for t, _, _ in ours()} >= {
+                "finance.PaymentReceived.v1",
+                "finance.PaymentAllocated.v1",
+            }
+
+        await wait_for(arrived, what="the payment's finance copies")
+        first = ours()
+        for kind, message_id, body in first:
+            name = kind.split(".")[1]
+            assert message_id == str(finance_copy_id(name, uuid.UUID(body["source_message_id"])))
+        [received] = [b for t, _, b in first if t == "finance.PaymentReceived.v1"]
+        assert (received["amount"], received["number"]) == ("500.00", "77")
+
+        answer = await harness.request(
+            ReplayFinanceFeed(
+                correlation_id=uuid.uuid4(),
+                occurred_at=now(),
+                date_from=harness.service.clock.today_moscow(),
+                date_to=harness.service.clock.today_moscow(),
+                partner_id=partner,
+            ),
+            FinanceFeedReplayed,
+        )
+        assert answer.events == len(first)
+
+        async def replayed() -> bool:
+            return len(ours()) == 2 * len(first)
+
+        await wait_for(replayed, what="the replayed copies")
+        again_ids = sorted(mid for _, mid, _ in ours()[len(first) :])
+        assert again_ids == sorted(mid for _, mid, _ in first)
+    finally:
+        await connection.close()

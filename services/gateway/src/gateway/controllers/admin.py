@@ -10,6 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from gateway.controllers import distributor_orders
 from gateway.http.admin_schemas import ContractSigned, RateLimitUpdate
 from gateway.http.deps import ops_guard
 from gateway.http.errors import ApiError
@@ -162,4 +163,5 @@ class AdminController(Controller):
         await onboarding.revoke_api_key(gateway.service, partner_id, key_id)
 
 
-ROUTES: list[type] = [AdminController]
+# a distributor's view of its partners' orders rides on this module's line in the route list
+ROUTES: list[type] = [AdminController, *distributor_orders.ROUTES]

@@ -36,7 +36,7 @@ from esd_client import (
     verify_signature,
 )
 
-from tests.support import OPS, Partner, Platform
+from tests.support import OPS, Partner, Platform, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -431,3 +431,87 @@ class TestDistributorView:
             answer = await platform.client.get(path, headers=headers)
             assert answer.status_code == 404, (path, answer.text)
         assert (await platform.client.get(f"{base}/orders")).status_code == 401
+
+
+class TestOwnershipMatrix:
+    async def test_every_role_against_every_resource(self, platform: Platform) -> None:
+        """Partner A (under distributor D), partner B, D, another distributor D2, ops and
+        anonymous × A's order, its cancel, A's document, A as seen by D, A as ops see it."""
+        dist = await _approved_partner(platform)
+        a_approval = await _approved_partner(
+            platform, distributor_reseller_id=dist["reseller_id"], inn="7825706086"
+        )
+        a = Partner(a_approval["partner_id"], a_approval["api_key"])
+        b = await platform.new_partner(live=True)
+        d2 = await platform.new_partner(live=True)
+        d = Partner(dist["partner_id"], dist["api_key"])
+        sku = await _sku(platform)
+        placed = await platform.order(a, {"external_id": "own-1", "sku": sku, "quantity": 1})
+        order = await platform.final_order(a, placed["id"])
+        assert order["status"] == "completed"
+        number: dict[str, str] = {}
+
+        async def documented() -> bool:
+            docs = await platform.client.get("/api/v1/documents", headers=a.headers)
+            items = docs.json().get("items", []) if docs.status_code == 200 else []
+            if items:
+                number["n"] = items[0]["number"]
+            return bool(items)
+
+        await eventually(documented, timeout=30)
+        roles: dict[str, dict[str, str]] = {
+            "A": a.headers,
+            "B": b.headers,
+            "D": d.headers,
+            "D2": d2.headers,
+            "ops": OPS,
+            "anonymous": {},
+        }
+        oid, pid = order["id"], a.partner_id
+        matrix: list[tuple[str, str, dict[str, int]]] = [
+            (
+                "GET",
+                f"/api/v1/orders/{oid}",
+                {"A": 200, "B": 404, "D": 404, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "POST",
+                f"/api/v1/orders/{oid}/cancel",
+                {"A": 409, "B": 404, "D": 404, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "GET",
+                f"/api/v1/documents/{number['n']}",
+                {"A": 200, "B": 404, "D": 404, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "GET",
+                f"/api/v1/distributor/partners/{pid}/orders",
+                {"A": 404, "B": 404, "D": 200, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "GET",
+                f"/api/v1/distributor/partners/{pid}/orders/{oid}",
+                {"A": 404, "B": 404, "D": 200, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "GET",
+                f"/api/v1/distributor/partners/{pid}/balance",
+                {"A": 404, "B": 404, "D": 200, "D2": 404, "ops": 401, "anonymous": 401},
+            ),
+            (
+                "GET",
+                f"/api/v1/admin/partners/{pid}",
+                {"A": 403, "B": 403, "D": 403, "D2": 403, "ops": 200, "anonymous": 401},
+            ),
+        ]
+        wrong: list[str] = []
+        for method, path, expected in matrix:
+            for role, status in expected.items():
+                answer = await platform.client.request(method, path, headers=roles[role])
+                if answer.status_code != status:
+                    wrong.append(f"{role} {method} {path}: {answer.status_code} != {status}")
+                if status >= 400 and answer.status_code == status:
+                    assert answer.headers["content-type"].startswith("application/problem+json")
+                    assert oid not in answer.text or status == 409, (role, path)
+        assert wrong == []

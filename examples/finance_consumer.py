@@ -1,8 +1,11 @@
 """A sample downstream consumer of esd's finance feed: a running general ledger.
 
-Billing publishes ``DocumentLineAdded`` and ``DocumentClosed`` on the durable ``finance.events``
-exchange; their queues ``finance.DocumentLineAdded`` and ``finance.DocumentClosed`` belong to the
-finance system. This consumer posts every line as a sale on account (Russian chart of accounts):
+Everything finance needs is on the durable ``finance.events`` exchange (one queue per event type,
+``finance.<Event>``, owned by the finance system): billing publishes ``DocumentLineAdded``,
+``DocumentClosed`` and ``SubscriptionCharged``; credit publishes finance copies of its
+``PaymentReceived``, ``PaymentAllocated``, ``PartnerBlocked`` and ``PartnerUnblocked``. This
+consumer posts every line (a month's subscription charge is a line too) as a sale on account
+(Russian chart of accounts):
 
     Dr 62    Расчёты с покупателями         amount (VAT included)
     Cr 90.01 Выручка                        amount
@@ -10,14 +13,16 @@ finance system. This consumer posts every line as a sale on account (Russian cha
     Cr 68.02 Расчёты по НДС                 vat_amount
 
 and reconciles each closed document: the lines it posted must add up to the document's closing
-totals (amount, VAT, line count) to the kopeck. Credit's ``PaymentAllocated`` (its queue
+totals (amount, VAT, line count) to the kopeck. ``PaymentAllocated`` (queue
 ``finance.PaymentAllocated``) settles a document:
 
     Dr 51    Расчётные счета                allocated amount
     Cr 62    Расчёты с покупателями         allocated amount
 
 so account 62 per document is what the partner still owes, and the ledger's paid amount of a
-document equals billing's ``paid_amount``.
+document equals billing's ``paid_amount``. ``SubscriptionCharged`` posts nothing (its line did):
+the ledger keeps which subscription and month each charge line is, and reconciles that the
+charge's document exists.
 
 Exactly once in effect: the ledger keeps every handled ``message_id`` in the same SQLite
 transaction as the postings, and acks the message only after that commit. Billing gives every
@@ -49,7 +54,12 @@ REVENUE = "90.01"
 VAT_ON_REVENUE = "90.03"
 VAT_PAYABLE = "68.02"
 BANK = "51"
-QUEUES = ("finance.DocumentLineAdded", "finance.DocumentClosed", "finance.PaymentAllocated")
+QUEUES = (
+    "finance.DocumentLineAdded",
+    "finance.DocumentClosed",
+    "finance.PaymentAllocated",
+    "finance.SubscriptionCharged",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (
@@ -65,6 +75,13 @@ CREATE TABLE IF NOT EXISTS postings (
     credit INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS postings_account ON postings (account, partner_id);
+CREATE TABLE IF NOT EXISTS subscription_charges (
+    charge_id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    document TEXT NOT NULL,
+    amount INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS documents (
     number TEXT PRIMARY KEY,
     partner_id TEXT NOT NULL,
@@ -125,6 +142,8 @@ class Ledger:
                     self._closed(body)
                 elif kind == "PaymentAllocated":
                     self._paid(message_id, body)
+                elif kind == "SubscriptionCharged":
+                    self._charged(body)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -186,6 +205,24 @@ class Ledger:
             "ON CONFLICT (number) DO UPDATE SET paid = paid + excluded.paid",
             (number, partner, amount),
         )
+
+    def _charged(self, body: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO subscription_charges (charge_id, subscription_id, month, "
+            "document, amount) VALUES (?, ?, ?, ?, ?)",
+            (
+                body["charge_id"],
+                body["subscription_id"],
+                body["month"],
+                body["document_number"],
+                kopecks(body["amount"]),
+            ),
+        )
+
+    def subscription_charges(self) -> dict[str, tuple[str, Decimal]]:
+        """Per charge id, its document and amount."""
+        rows = self._db.execute("SELECT charge_id, document, amount FROM subscription_charges")
+        return {c: (d, rubles(a)) for c, d, a in rows}
 
     # -- reading the ledger ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from billing.domain.documents import MOSCOW
 from billing.service_layer import closing
+from esd_contracts.billing import finance
 from esd_contracts.billing.commands import FinanceEventsReplayed, ReplayFinanceEvents
 from esd_contracts.credit.events import PaymentAllocated
 
@@ -33,6 +34,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ORDERS = 1000
 FIRST_DAY = date(2026, 11, 2)
 DAYS = 4
+
+
+def finance_copy(event: PaymentAllocated) -> finance.PaymentAllocated:
+    """What credit puts on finance.events for its PaymentAllocated (see credit's feed.py)."""
+    return finance.PaymentAllocated(
+        **event.model_dump(exclude={"message_id", "schema_version"}),
+        message_id=finance.finance_copy_id("PaymentAllocated", event.message_id),
+        source_message_id=event.message_id,
+    )
 
 
 class TestSampleLedger:
@@ -107,8 +117,11 @@ class TestSampleLedger:
                 for part in parts
                 if part > 0
             )
-        await asyncio.gather(*(harness.publish(p) for p in payments))
-        await asyncio.gather(*(harness.publish(p) for p in payments[:30]))  # redelivered
+        # credit publishes each allocation twice: its own event (billing consumes it) and the
+        # finance copy on finance.events (the ledger's queue), with an id derived from the first
+        copies = [finance_copy(p) for p in payments]
+        await asyncio.gather(*(harness.publish(p) for p in [*payments, *copies]))
+        await asyncio.gather(*(harness.publish(p) for p in [*payments[:30], *copies[:30]]))
         paid: dict[str, Decimal] = {}
         for payment in payments:
             paid[payment.document_number] = (

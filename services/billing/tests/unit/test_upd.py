@@ -151,3 +151,23 @@ class TestUpd:
                 seller_edo_id="x",
                 signer=SIGNER,
             )
+
+
+class TestEdoTariff:
+    """EDO for official partners is marked free on the UPD; others carry the operator's fee."""
+
+    def info(self, document: Snapshot) -> dict[str, str]:
+        root = upd_of(document)
+        return {
+            e.get("Идентиф"): e.get("Значен")
+            for e in root.iter("ТекстИнф")  # type: ignore[misc]
+        }
+
+    def test_an_official_partner_s_edo_is_free(self) -> None:
+        from dataclasses import replace
+
+        official = replace(snapshot(line(1, "100.00")), official=True)
+        assert self.info(official)["ТарифЭДО"] == "бесплатно (официальный партнёр)"
+
+    def test_another_partner_pays_the_operator_s_tariff(self) -> None:
+        assert self.info(snapshot(line(1, "100.00")))["ТарифЭДО"] == "по тарифу оператора ЭДО"

@@ -159,6 +159,9 @@ class EdoDocument(BaseModel):
     edo_file: str | None = Field(default=None, description="The UPD file handed to the operator")
     edo_message: str | None = Field(default=None, description="The operator's reason, if any")
     edo_updated_at: dt.datetime | None = Field(default=None, description="Last status change")
+    edo_free: bool = Field(
+        default=False, description="EDO free of charge: the buyer is an official partner"
+    )
 
 
 class EdoStatus(BaseModel):

@@ -25,3 +25,8 @@ class PartnerRegistered(Event):
     kpp: str | None = Field(default=None, description="КПП of a legal entity, if any")
     credit_limit: Money = Field(description="Initial credit limit, RUB")
     term_days: int = Field(description="Initial payment term, calendar days")
+    official: bool = Field(
+        default=False,
+        description="An official (authorised) partner of the distributor: its documents' EDO "
+        "transmission is free of charge (billing marks it so); others carry the operator's fee",
+    )

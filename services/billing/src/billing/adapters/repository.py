@@ -108,12 +108,6 @@ _INSERT_TERMS = text(
     ":source_message_id) ON CONFLICT DO NOTHING"
 )
 
-_UPSERT_PARTNER = text(
-    "INSERT INTO partners (partner_id, reseller_id, company_name, inn, kpp, registered_at) "
-    "VALUES (:partner_id, :reseller_id, :company_name, :inn, :kpp, :registered_at) "
-    "ON CONFLICT (partner_id) DO UPDATE SET reseller_id = excluded.reseller_id, "
-    "company_name = excluded.company_name, inn = excluded.inn, kpp = excluded.kpp"
-)
 
 _TERMS_HISTORY = text(
     "SELECT effective_from, term_days FROM credit_terms WHERE partner_id = :partner_id"
@@ -126,10 +120,11 @@ _INSERT_TERMS = text(
 )
 
 _UPSERT_PARTNER = text(
-    "INSERT INTO partners (partner_id, reseller_id, company_name, inn, kpp, registered_at) "
-    "VALUES (:partner_id, :reseller_id, :company_name, :inn, :kpp, :registered_at) "
-    "ON CONFLICT (partner_id) DO UPDATE SET reseller_id = excluded.reseller_id, "
-    "company_name = excluded.company_name, inn = excluded.inn, kpp = excluded.kpp"
+    "INSERT INTO partners (partner_id, reseller_id, company_name, inn, kpp, registered_at, "
+    "official) VALUES (:partner_id, :reseller_id, :company_name, :inn, :kpp, :registered_at, "
+    ":official) ON CONFLICT (partner_id) DO UPDATE SET reseller_id = excluded.reseller_id, "
+    "company_name = excluded.company_name, inn = excluded.inn, kpp = excluded.kpp, "
+    "official = excluded.official"
 )
 
 _DOCUMENT_COLUMNS = (
@@ -277,7 +272,8 @@ async def set_due_date(conn: AsyncConnection, document_id: int, due: date) -> No
 _SNAPSHOT_COLUMNS = (
     "d.id, d.number, d.partner_id, d.date, d.due_date, d.amount, d.vat_amount, d.paid_amount, "
     "d.closed_at, d.supplement_to, d.edo_status, d.created_at, d.line_count, "
-    "p.company_name, p.inn, p.kpp, p.address, p.reseller_id, p.registered_at"
+    "p.company_name, p.inn, p.kpp, p.address, p.reseller_id, p.registered_at, "
+    "coalesce(p.official, false) AS official"
 )
 
 _LINES_OF = text(
@@ -363,6 +359,7 @@ def _snapshot(r: Any, lines: tuple[Line, ...]) -> Snapshot:
         else Party(name=r.company_name, inn=r.inn, kpp=r.kpp, address=r.address),
         reseller_id=r.reseller_id,
         registered_at=r.registered_at,
+        official=r.official,
     )
 
 
@@ -552,7 +549,9 @@ async def edo_documents(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
         "SELECT number, partner_id, date, closed_at, edo_status, edo_file, edo_message, "
-        f"edo_updated_at FROM documents {where} ORDER BY date DESC, id DESC LIMIT :limit"
+        "edo_updated_at, coalesce((SELECT official FROM partners p "
+        "WHERE p.partner_id = documents.partner_id), false) AS official "
+        f"FROM documents {where} ORDER BY date DESC, id DESC LIMIT :limit"
     )
     return list((await conn.execute(text(sql), params)).all())
 

@@ -72,6 +72,8 @@ class Snapshot:
     buyer: Party | None = None
     reseller_id: str | None = None
     registered_at: dt.datetime | None = None
+    official: bool = False
+    """The buyer is an official partner: EDO is free of charge for it (printed on the UPD)."""
 
     @property
     def closed(self) -> bool:

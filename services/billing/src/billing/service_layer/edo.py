@@ -113,6 +113,7 @@ async def edo_status(query: GetEdoStatus, uow: UnitOfWork) -> EdoStatus:
                 edo_file=r.edo_file,
                 edo_message=r.edo_message,
                 edo_updated_at=r.edo_updated_at,
+                edo_free=r.official,
             )
             for r in rows
         )

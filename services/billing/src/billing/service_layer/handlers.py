@@ -167,6 +167,7 @@ async def register_partner(event: PartnerRegistered, uow: UnitOfWork) -> None:
             inn=event.inn,
             kpp=event.kpp,
             registered_at=event.occurred_at,
+            official=event.official,
         )
         await _record_terms(
             tx, event.partner_id, event.occurred_at, event.term_days, event.message_id

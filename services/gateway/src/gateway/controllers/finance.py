@@ -90,6 +90,7 @@ def _edo_read(item: EdoDocument) -> EdoDocumentRead:
         edo_file=item.edo_file,
         edo_message=item.edo_message,
         edo_updated_at=item.edo_updated_at,
+        edo_free=item.edo_free,
     )
 
 

@@ -54,6 +54,9 @@ class EdoDocumentRead(msgspec.Struct):
     edo_file: str | None
     edo_message: Annotated[str | None, msgspec.Meta(description="The operator's reason")]
     edo_updated_at: dt.datetime | None
+    edo_free: Annotated[
+        bool, msgspec.Meta(description="EDO free of charge: the buyer is an official partner")
+    ] = False
 
 
 class EdoDocumentList(msgspec.Struct):

@@ -40,7 +40,7 @@ from esd_contracts.credit.events import (
     CreditTermsSet,
     PaymentAllocated,
 )
-from esd_contracts.credit.queries import GetBalance, GetReceivablesAging
+from esd_contracts.credit.queries import GetBalance, GetCreditHistory, GetReceivablesAging
 from esd_contracts.envelope import Message, Query
 from esd_contracts.keys.commands import IssueKeys, LoadKeyPool
 from esd_contracts.keys.events import KeysFailed, KeysIssued, StockLow
@@ -181,6 +181,7 @@ QUERIES: tuple[type[Query], ...] = (
     ChangeSubscription,  # the same
     GetSubscription,
     ListSubscriptions,
+    GetCreditHistory,  # ops: a partner's terms history and payments
 )
 
 

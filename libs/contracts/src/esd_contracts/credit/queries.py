@@ -125,3 +125,53 @@ class ReceivablesAging(BaseModel):
     rows: tuple[AgingRow, ...]
     totals: AgingRow = Field(description="Sums over all rows (partner_id is the nil uuid)")
     csv: str | None = Field(default=None, description="The same report as CSV, when asked")
+
+
+class GetCreditHistory(Query):
+    """Ops: a partner's terms history and its payments (newest first, with their allocations),
+    payments optionally only of payment dates ``date_from``..``date_to``."""
+
+    CONTEXT: ClassVar[str] = "credit"
+
+    partner_id: uuid.UUID = Field(description="Whose credit line")
+    date_from: date | None = Field(default=None, description="First payment date, inclusive")
+    date_to: date | None = Field(default=None, description="Last payment date, inclusive")
+    limit: int = Field(default=500, ge=1, le=5000, description="At most this many payments")
+
+
+class TermsEntry(BaseModel):
+    """One entry of the terms history: in force from ``effective_at`` on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    limit: Money = Field(description="Credit limit, RUB")
+    term_days: int = Field(description="Payment term, calendar days")
+    source: str = Field(description="'registration', 'ops' or 'distributor:<reseller id>'")
+    effective_at: datetime = Field(description="When it was set")
+
+
+class PaymentEntry(BaseModel):
+    """A booked payment and where its money went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payment_id: uuid.UUID
+    number: str = Field(description="Payment order number")
+    date: dt.date = Field(description="Day the money reached the distributor's account")
+    amount: Money
+    unallocated: Money = Field(description="Still waiting for documents to pay")
+    payer_inn: str
+    purpose: str = ""
+    source: str = Field(description="'ops', 'statement' or 'command'")
+    posted_at: datetime
+    allocations: tuple[PaymentAllocation, ...] = ()
+
+
+class CreditHistory(BaseModel):
+    """Answer to :class:`GetCreditHistory`; ``found`` is false when the partner has no line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    terms: tuple[TermsEntry, ...] = ()
+    payments: tuple[PaymentEntry, ...] = ()

@@ -21,9 +21,9 @@ from esd_contracts.credit.commands import (
     PostPayments,
     ReplayFinanceFeed,
 )
-from esd_contracts.credit.queries import PaymentsPosted
+from esd_contracts.credit.queries import CreditHistory, GetCreditHistory, PaymentsPosted
 
-from .conftest import Harness, capture, now, reserve, wait_for
+from .conftest import Harness, capture, now, reserve, set_terms, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +130,65 @@ async def test_payments_on_the_finance_exchange_and_their_replay(harness: Harnes
         assert again_ids == sorted(mid for _, mid, _ in first)
     finally:
         await connection.close()
+
+
+async def test_ops_see_a_partners_terms_history_and_payments(harness: Harness) -> None:
+    payer = str(uuid.uuid4().int)[:10]
+    partner = await harness.register(inn=payer, limit="10000.00", term_days=15)
+    await harness.publish(set_terms(partner, "20000.00", 30))
+
+    async def two_terms() -> bool:
+        rows = await harness.sql("SELECT 1 FROM terms_history WHERE partner_id = :p", p=partner)
+        return len(rows) == 2
+
+    await wait_for(two_terms, what="terms changed")
+    order = reserve(partner, "700.00")
+    await harness.ask(order)
+    await harness.ask(capture(partner, order.order_id, "700.00", "ESD-2026-700100"))
+    for number, amount in (("1", "500.00"), ("2", "900.00")):
+        await harness.request(
+            PostPayments(
+                correlation_id=uuid.uuid4(),
+                occurred_at=now(),
+                payments=(
+                    PaymentOrder(
+                        payer_inn=payer,
+                        amount=Decimal(amount),
+                        date=date(2026, 11, int(number)),
+                        number=number,
+                    ),
+                ),
+            ),
+            PaymentsPosted,
+        )
+    history = await harness.request(
+        GetCreditHistory(correlation_id=uuid.uuid4(), occurred_at=now(), partner_id=partner),
+        CreditHistory,
+    )
+    assert history.found
+    assert [(t.limit, t.term_days, t.source) for t in history.terms] == [
+        (Decimal("20000.00"), 30, "ops"),
+        (Decimal("10000.00"), 15, "registration"),
+    ]
+    assert [
+        (p.number, p.amount, p.unallocated, [(a.document, a.amount) for a in p.allocations])
+        for p in history.payments
+    ] == [
+        ("2", Decimal("900.00"), Decimal("700.00"), [("ESD-2026-700100", Decimal("200.00"))]),
+        ("1", Decimal("500.00"), Decimal("0.00"), [("ESD-2026-700100", Decimal("500.00"))]),
+    ]
+    only_first = await harness.request(
+        GetCreditHistory(
+            correlation_id=uuid.uuid4(),
+            occurred_at=now(),
+            partner_id=partner,
+            date_to=date(2026, 11, 1),
+        ),
+        CreditHistory,
+    )
+    assert [p.number for p in only_first.payments] == ["1"]
+    unknown = await harness.request(
+        GetCreditHistory(correlation_id=uuid.uuid4(), occurred_at=now(), partner_id=uuid.uuid4()),
+        CreditHistory,
+    )
+    assert unknown == CreditHistory(found=False)

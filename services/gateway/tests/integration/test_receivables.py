@@ -19,13 +19,17 @@ from esd_contracts.credit.commands import PostBankStatement, PostPayments
 from esd_contracts.credit.queries import (
     AgingRow,
     Balance,
+    CreditHistory,
     GetBalance,
+    GetCreditHistory,
     GetReceivablesAging,
     PaymentAllocation,
+    PaymentEntry,
     PaymentsPosted,
     PostedPayment,
     ReceivablesAging,
     StatementProblem,
+    TermsEntry,
 )
 from esd_platform.messaging import answers
 from faststream.rabbit import RabbitBroker, RabbitRouter
@@ -54,6 +58,7 @@ class FakeCredit:
     statements: list[PostBankStatement] = field(default_factory=list)
     balances: list[GetBalance] = field(default_factory=list)
     reports: list[GetReceivablesAging] = field(default_factory=list)
+    histories: list[GetCreditHistory] = field(default_factory=list)
 
     def nothing_posted(self) -> bool:
         return not self.payments and not self.statements
@@ -132,6 +137,36 @@ async def _fake_credit(amqp_url: str, fake: FakeCredit) -> RabbitBroker:
             csv="partner_id,total\r\n42,12100.50\r\n" if query.format == "csv" else None,
         )
 
+    @answers(router, GetCreditHistory)
+    async def history(query: GetCreditHistory) -> CreditHistory:
+        fake.histories.append(query)
+        if query.partner_id != KNOWN:
+            return CreditHistory(found=False)
+        return CreditHistory(
+            found=True,
+            terms=(
+                TermsEntry(
+                    limit=Decimal("50000"), term_days=30, source="ops", effective_at=OPENED_AT
+                ),
+            ),
+            payments=(
+                PaymentEntry(
+                    payment_id=uuid.UUID(int=7),
+                    number="512",
+                    date=date(2026, 11, 2),
+                    amount=Decimal("1500"),
+                    unallocated=Decimal("500"),
+                    payer_inn=VALID_INN,
+                    purpose="Оплата",
+                    source="statement",
+                    posted_at=OPENED_AT,
+                    allocations=(
+                        PaymentAllocation(document="ESD-2026-000123", amount=Decimal("1000")),
+                    ),
+                ),
+            ),
+        )
+
     broker = RabbitBroker(amqp_url)
     broker.include_router(router)
     await broker.start()
@@ -157,6 +192,7 @@ def fake(world) -> FakeCredit:  # type: ignore[no-untyped-def]
     recorded.statements.clear()
     recorded.balances.clear()
     recorded.reports.clear()
+    recorded.histories.clear()
     return recorded
 
 
@@ -440,3 +476,60 @@ class TestReceivablesReport:
             assert response.status_code in (400, 422), response.text
             assert response.json()["code"] == "validation_error"
         assert not fake.reports
+
+
+class TestTermsAndPayments:
+    async def test_ops_see_a_partners_terms_history_and_payments(
+        self, world, fake: FakeCredit
+    ) -> None:  # type: ignore[no-untyped-def]
+        client = world[0]
+        terms = await client.get(f"/api/v1/admin/partners/{KNOWN}/terms", headers=OPS)
+        assert terms.status_code == 200, terms.text
+        assert terms.json()["items"] == [
+            {
+                "limit": "50000.00",
+                "term_days": 30,
+                "source": "ops",
+                "effective_at": "2026-11-01T00:00:00Z",
+            }
+        ]
+        payments = await client.get(
+            f"/api/v1/admin/partners/{KNOWN}/payments",
+            params={"from": "2026-11-01", "to": "2026-11-30"},
+            headers=OPS,
+        )
+        assert payments.status_code == 200, payments.text
+        [item] = payments.json()["items"]
+        assert (item["amount"], item["unallocated"], item["allocations"]) == (
+            "1500.00",
+            "500.00",
+            [{"document": "ESD-2026-000123", "amount": "1000.00"}],
+        )
+        asked = fake.histories[-1]
+        assert (asked.partner_id, asked.date_from, asked.date_to) == (
+            KNOWN,
+            date(2026, 11, 1),
+            date(2026, 11, 30),
+        )
+
+    async def test_unknown_partner_404_bad_period_422_partner_key_refused(
+        self, world, fake: FakeCredit
+    ) -> None:  # type: ignore[no-untyped-def]
+        client, _, _, api_key = world
+        for path in ("terms", "payments"):
+            stranger = await client.get(
+                f"/api/v1/admin/partners/{uuid.uuid4()}/{path}", headers=OPS
+            )
+            assert (stranger.status_code, stranger.json()["code"]) == (404, "not_found")
+            as_partner = await client.get(
+                f"/api/v1/admin/partners/{KNOWN}/{path}", headers=bearer(api_key)
+            )
+            assert as_partner.status_code in (401, 403), as_partner.text
+        asked = len(fake.histories)
+        backwards = await client.get(
+            f"/api/v1/admin/partners/{KNOWN}/payments",
+            params={"from": "2026-11-30", "to": "2026-11-01"},
+            headers=OPS,
+        )
+        assert (backwards.status_code, backwards.json()["code"]) == (422, "validation_error")
+        assert len(fake.histories) == asked

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -392,3 +393,55 @@ async def aging(conn: AsyncConnection, on: date) -> list[AgingLine]:
         )
         for r in rows
     ]
+
+
+# -- ops: terms history and payments ------------------------------------------------------------
+
+
+async def terms_history(conn: AsyncConnection, partner_id: uuid.UUID) -> list[Any]:
+    """Every terms change of the partner, newest first."""
+    return list(
+        (
+            await conn.execute(
+                text(
+                    "SELECT credit_limit, term_days, source, effective_at FROM terms_history "
+                    "WHERE partner_id = :p ORDER BY effective_at DESC, id DESC"
+                ),
+                {"p": partner_id},
+            )
+        ).all()
+    )
+
+
+async def partner_payments(
+    conn: AsyncConnection,
+    partner_id: uuid.UUID,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+) -> list[tuple[Any, list[tuple[str, Decimal]]]]:
+    """The partner's payments (newest first) with their allocations in order."""
+    sql = (
+        "SELECT id, number, payment_date, amount, unallocated, payer_inn, purpose, source, "
+        "posted_at FROM payments WHERE partner_id = :p"
+    )
+    params: dict[str, Any] = {"p": partner_id, "limit": limit}
+    if date_from is not None:
+        sql += " AND payment_date >= :date_from"
+        params["date_from"] = date_from
+    if date_to is not None:
+        sql += " AND payment_date <= :date_to"
+        params["date_to"] = date_to
+    sql += " ORDER BY payment_date DESC, posted_at DESC, id LIMIT :limit"
+    rows = (await conn.execute(text(sql), params)).all()
+    allocations: dict[uuid.UUID, list[tuple[str, Decimal]]] = {}
+    if rows:
+        for a in await conn.execute(
+            text(
+                "SELECT payment_id, document_number, amount FROM allocations "
+                "WHERE payment_id = ANY(:ids) ORDER BY payment_id, id"
+            ),
+            {"ids": [r.id for r in rows]},
+        ):
+            allocations.setdefault(a.payment_id, []).append((a.document_number, a.amount))
+    return [(r, allocations.get(r.id, [])) for r in rows]

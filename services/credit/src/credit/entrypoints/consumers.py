@@ -16,7 +16,9 @@ from esd_contracts.credit.commands import (
 )
 from esd_contracts.credit.queries import (
     Balance,
+    CreditHistory,
     GetBalance,
+    GetCreditHistory,
     GetReceivablesAging,
     PaymentsPosted,
     ReceivablesAging,
@@ -79,5 +81,9 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
     @answers(router, ReplayFinanceFeed)
     async def on_replay_finance_feed(cmd: ReplayFinanceFeed) -> FinanceFeedReplayed:
         return await feed.replay(cmd, uow)
+
+    @answers(router, GetCreditHistory)
+    async def on_get_credit_history(query: GetCreditHistory) -> CreditHistory:
+        return await receivables.credit_history(query, uow)
 
     return router

@@ -25,12 +25,16 @@ from esd_contracts.credit.events import (
 )
 from esd_contracts.credit.queries import (
     AgingRow,
+    CreditHistory,
+    GetCreditHistory,
     GetReceivablesAging,
     PaymentAllocation,
+    PaymentEntry,
     PaymentsPosted,
     PostedPayment,
     ReceivablesAging,
     StatementProblem,
+    TermsEntry,
 )
 from esd_contracts.envelope import Message
 from esd_platform.clock import moscow_day
@@ -504,3 +508,44 @@ def aging_csv(report: ReceivablesAging) -> str:
         data = row.model_dump(mode="json")
         writer.writerow(["" if data[c] is None else data[c] for c in AGING_COLUMNS])
     return out.getvalue()
+
+
+# -- ops: a partner's terms history and payments ---------------------------------------------
+
+
+async def credit_history(query: GetCreditHistory, uow: UnitOfWork) -> CreditHistory:
+    """The partner's terms history and payments (newest first, with their allocations)."""
+    async with uow.engine.connect() as conn:
+        terms = await db.terms_history(conn, query.partner_id)
+        if not terms:
+            return CreditHistory(found=False)
+        payments = await db.partner_payments(
+            conn, query.partner_id, query.date_from, query.date_to, query.limit
+        )
+    return CreditHistory(
+        found=True,
+        terms=tuple(
+            TermsEntry(
+                limit=t.credit_limit,
+                term_days=t.term_days,
+                source=t.source,
+                effective_at=t.effective_at,
+            )
+            for t in terms
+        ),
+        payments=tuple(
+            PaymentEntry(
+                payment_id=p.id,
+                number=p.number,
+                date=p.payment_date,
+                amount=p.amount,
+                unallocated=p.unallocated,
+                payer_inn=p.payer_inn,
+                purpose=p.purpose,
+                source=p.source,
+                posted_at=p.posted_at,
+                allocations=tuple(PaymentAllocation(document=d, amount=a) for d, a in allocations),
+            )
+            for p, allocations in payments
+        ),
+    )

@@ -10,6 +10,9 @@ receivables report (ops token only). The credit service does the work; this is i
   booked. Malformed input is 422 and nothing is sent to credit.
 - ``GET /api/v1/admin/partners/{partner_id}/balance?at=`` the spec's balance of any partner.
 - ``GET /api/v1/admin/receivables?on=&format=json|csv`` debt per partner by age past due.
+- ``GET /api/v1/admin/partners/{partner_id}/terms`` the partner's terms history (newest first);
+  ``GET /api/v1/admin/partners/{partner_id}/payments?from=&to=&limit=`` its payments (by payment
+  date, newest first) with their allocations. A partner without a credit line is 404.
 - ``PUT /api/v1/distributor/partners/{partner_id}/terms {"limit", "term_days"}``: a regional
   distributor, with its own key, sets the credit terms of a partner under it (kept in credit's
   terms history as ``distributor:<reseller id>``); ``GET .../balance?at=`` shows that partner's
@@ -33,6 +36,8 @@ from esd_contracts.credit.commands import (
 )
 from esd_contracts.credit.queries import (
     AgingRow,
+    CreditHistory,
+    GetCreditHistory,
     GetReceivablesAging,
     PaymentsPosted,
     ReceivablesAging,
@@ -60,11 +65,15 @@ from gateway.http.receivables_schemas import (
     AgingRowRead,
     AllocationRead,
     DistributorTermsUpdate,
+    PartnerPaymentsRead,
     PaymentCreate,
+    PaymentEntryRead,
     PaymentsRead,
     PostedPaymentRead,
     ReceivablesRead,
     StatementProblemRead,
+    TermsEntryRead,
+    TermsHistoryRead,
     TermsRead,
 )
 from gateway.http.schemas import BalanceRead
@@ -286,6 +295,64 @@ class ReceivablesController(Controller):
         return balance_read(answer)
 
     @get(
+        "/partners/{partner_id:uuid}/terms",
+        summary="A partner's credit terms history (limit, term, who set them), newest first",
+    )
+    async def partner_terms(
+        self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> TermsHistoryRead:
+        history = await _credit_history(gateway, partner_id, None, None, 1)
+        return TermsHistoryRead(
+            partner_id=partner_id,
+            items=[
+                TermsEntryRead(
+                    limit=money(t.limit),
+                    term_days=t.term_days,
+                    source=t.source,
+                    effective_at=t.effective_at,
+                )
+                for t in history.terms
+            ],
+        )
+
+    @get(
+        "/partners/{partner_id:uuid}/payments",
+        summary="A partner's payments (by payment date, newest first) and their allocations",
+    )
+    async def partner_payments(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 500,
+    ) -> PartnerPaymentsRead:
+        if date_from is not None and date_to is not None and date_to < date_from:
+            raise ApiError(422, "validation_error", "to must not be before from")
+        history = await _credit_history(gateway, partner_id, date_from, date_to, limit)
+        return PartnerPaymentsRead(
+            partner_id=partner_id,
+            items=[
+                PaymentEntryRead(
+                    payment_id=p.payment_id,
+                    number=p.number,
+                    date=p.date,
+                    amount=money(p.amount),
+                    unallocated=money(p.unallocated),
+                    payer_inn=p.payer_inn,
+                    purpose=p.purpose,
+                    source=p.source,
+                    posted_at=p.posted_at,
+                    allocations=[
+                        AllocationRead(document=a.document, amount=money(a.amount))
+                        for a in p.allocations
+                    ],
+                )
+                for p in history.payments
+            ],
+        )
+
+    @get(
         "/receivables",
         summary="Receivables by partner and age past due (current, 1-7, 8-30, 30+ days) on a "
         "day; JSON, or CSV with format=csv or Accept: text/csv",
@@ -328,6 +395,30 @@ class ReceivablesController(Controller):
                 totals=_aging_row(answer.totals, totals=True),
             )
         )
+
+
+async def _credit_history(
+    gateway: Gateway,
+    partner_id: uuid.UUID,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    limit: int,
+) -> CreditHistory:
+    query = GetCreditHistory(
+        correlation_id=uuid.uuid4(),
+        occurred_at=gateway.service.clock.now(),
+        partner_id=partner_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+    )
+    try:
+        answer = await gateway.queries.ask(query, CreditHistory)
+    except QueryFailed as exc:
+        raise Unavailable("the credit service did not answer; retry shortly") from exc
+    if not answer.found:
+        raise ApiError(404, "not_found", "no credit line for this partner")
+    return answer
 
 
 async def _own_partner(

@@ -116,3 +116,39 @@ class TermsRead(msgspec.Struct, omit_defaults=True):
     limit: MoneyStr | None = None
     term_days: int | None = None
     price_rule: PriceRuleRead | None = None
+
+
+class TermsEntryRead(msgspec.Struct):
+    limit: MoneyStr
+    term_days: int
+    source: Annotated[
+        str, msgspec.Meta(description="registration, ops or distributor:<reseller id>")
+    ]
+    effective_at: dt.datetime
+
+
+class TermsHistoryRead(msgspec.Struct):
+    """A partner's credit terms, newest (in force) first."""
+
+    partner_id: uuid.UUID
+    items: list[TermsEntryRead]
+
+
+class PaymentEntryRead(msgspec.Struct):
+    payment_id: uuid.UUID
+    number: str
+    date: dt.date
+    amount: MoneyStr
+    unallocated: MoneyStr
+    payer_inn: str
+    purpose: str
+    source: Annotated[str, msgspec.Meta(description="ops, statement or command")]
+    posted_at: dt.datetime
+    allocations: list[AllocationRead]
+
+
+class PartnerPaymentsRead(msgspec.Struct):
+    """A partner's payments, newest first, and where each one's money went."""
+
+    partner_id: uuid.UUID
+    items: list[PaymentEntryRead]

@@ -117,6 +117,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "English",
         "fields": "Поля",
         "refused": "Заказ не принят",
+        "contract_number": "№ договора",
+        "contract_date": "Дата договора",
     },
     "en": {
         "title": "ESD — partner portal",
@@ -229,6 +231,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Русский",
         "fields": "Fields",
         "refused": "The order was not accepted",
+        "contract_number": "Contract no.",
+        "contract_date": "Contract date",
     },
 }
 
@@ -237,5 +241,24 @@ def language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT
 
 
-def translator(lang: str) -> dict[str, str]:
-    return MESSAGES[language(lang)]
+class Words:
+    """A language's messages for templates: ``t.catalog`` or ``t["status_" ~ s]``.
+
+    Not a dict, so a message named like a dict method (``keys``, ``copy``) is still a word.
+    """
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        self._messages = messages
+
+    def __getattr__(self, name: str) -> str:
+        return self[name]
+
+    def __getitem__(self, name: str) -> str:
+        return self._messages.get(name, name)
+
+
+_WORDS = {lang: Words(messages) for lang, messages in MESSAGES.items()}
+
+
+def translator(lang: str) -> Words:
+    return _WORDS[language(lang)]

@@ -4,6 +4,7 @@ terms and go-live — through the same onboarding service layer as the ops API."
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -130,12 +131,25 @@ class OpsPages(Controller):
         gateway: NamedDependency[Gateway],
     ) -> Response[Any]:
         viewer = await ops_viewer(gateway, request)
-        await auth.check_csrf(request)
+        form = await auth.check_csrf(request)
+        number = form.get("contract_number", "").strip()[:64]
         try:
+            if number:  # go-live needs the signed contract recorded first
+                signed_on = (
+                    _date(form.get("contract_date", "")) or gateway.service.clock.now().date()
+                )
+                await onboarding.record_contract(gateway.service, partner_id, number, signed_on)
             await onboarding.go_live(gateway.service, partner_id)
         except (Conflict, Refusal) as refusal:
             return await _overview(request, gateway, viewer, error=refusal.detail, status=409)
         return see_other("/portal/ops")
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
 
 
 async def _partner_email(conn: Any, partner_id: uuid.UUID) -> str:

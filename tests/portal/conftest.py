@@ -1,0 +1,90 @@
+"""The whole platform served over a real TCP port, and headless Chromium driven by Playwright.
+
+Chromium is Debian's ``chromium`` package (``make setup`` installs it where apt exists); with
+no browser or no Playwright, the browser tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from esd_platform.testing import isolated_settings
+
+from tests.support import Platform, running_platform
+
+CHROMIUM = os.environ.get("ESD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "portal"
+
+
+@dataclass
+class Served:
+    platform: Platform
+    base_url: str
+    browser: Any
+    screenshots: Path
+
+
+def chromium_path() -> str | None:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    return shutil.which("chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+async def served() -> AsyncIterator[Served]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium browser (apt-get install chromium; make setup does it)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (uv sync)")
+    async with isolated_settings() as settings, running_platform(settings) as platform:
+        app = platform.client._transport.app  # type: ignore[attr-defined]
+        port = _free_port()
+        # the app's lifespan already runs (the platform's client); uvicorn only serves HTTP
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+            await asyncio.sleep(0.05)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        try:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(
+                    executable_path=executable,
+                    args=CHROMIUM_ARGS,
+                )
+                try:
+                    yield Served(platform, f"http://127.0.0.1:{port}", browser, SCREENSHOTS)
+                finally:
+                    await browser.close()
+        finally:
+            server.should_exit = True
+            await task

@@ -1,0 +1,216 @@
+"""The portal in a real browser (headless Chromium): apply → ops approves → the partner sets
+a password and signs in → finds a product by a Russian query → orders 3 → the 3 keys appear
+on the result page without a reload → downloads them as CSV → the balance shows the debt →
+today's document shows the line. Also: a wrong password, a form without its CSRF token (403),
+another partner's order (404), the language switch, a phone's screen.
+
+Screenshots of the main pages go to tests/artifacts/portal/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.portal.conftest import Served
+from tests.support import OPS_TOKEN
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PASSWORD = "s3cret-portal-pass"
+CYRILLIC = re.compile(r"[А-Яа-яЁё]{4,}")
+
+
+def rub(amount: Decimal) -> str:
+    whole, _, cents = f"{amount:,.2f}".partition(".")
+    return whole.replace(",", "\u00a0") + "," + cents + "\u00a0₽"
+
+
+async def shot(served: Served, page: Any, name: str) -> None:
+    await page.screenshot(path=str(served.screenshots / f"{name}.png"), full_page=True)
+
+
+async def sign_up(served: Served, company: str, inn: str, email: str) -> Any:
+    """Apply, approve as ops, set the password, sign in: the partner's browser page."""
+    browser, base = served.browser, served.base_url
+    public = await browser.new_page()
+    await public.goto(f"{base}/portal/apply")
+    await public.fill("input[name=company_name]", company)
+    await public.fill("input[name=inn]", inn)
+    await public.fill("input[name=email]", email)
+    await public.fill("input[name=region]", "Москва")
+    await shot(served, public, "apply")
+    await public.click("#apply-send")
+    await public.wait_for_selector("#applied")
+    await public.close()
+
+    ops = await browser.new_page()
+    await ops.goto(f"{base}/portal/ops/login")
+    await ops.fill("input[name=token]", OPS_TOKEN)
+    await ops.click("#ops-sign-in")
+    await ops.wait_for_url(f"{base}/portal/ops")
+    await ops.click(f'button.approve[data-company="{company}"]')
+    link = await (await ops.wait_for_selector("#password-link")).inner_text()
+    await shot(served, ops, "ops-approved")
+    row = f'tr.partner[data-company="{company}"]'
+    await ops.fill(f"{row} input[name=contract_number]", "Д-2026/77")
+    await ops.click(f"{row} button.go-live")
+    await ops.wait_for_selector(f'tr.partner[data-company="{company}"]:not(:has(button.go-live))')
+    await ops.close()
+
+    page = await browser.new_page()
+    await page.goto(base + link)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.fill("input[name=password2]", PASSWORD)
+    await page.click("#set-password")
+    await page.wait_for_selector("#sign-in")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#sign-in")
+    await page.wait_for_url(f"{base}/portal/catalog")
+    return page
+
+
+async def test_apply_approve_order_keys_balance_document(served: Served) -> None:
+    platform, base = served.platform, served.base_url
+    product = await platform.product(
+        lambda p: (
+            bool(CYRILLIC.search(p["name"]))
+            and not p["required_fields"]
+            and Decimal(p["price"]) < 5000
+        )
+    )
+    page = await sign_up(served, "ООО «Браузер»", "7744001497", "browser@portal.test")
+
+    # wrong password: refused, no session
+    stranger = await served.browser.new_page()
+    await stranger.goto(f"{base}/portal/login")
+    await stranger.fill("input[name=email]", "browser@portal.test")
+    await stranger.fill("input[name=password]", "not-the-password")
+    await stranger.click("#sign-in")
+    await stranger.wait_for_selector("#login-error")
+    await stranger.goto(f"{base}/portal/catalog")
+    assert stranger.url.endswith("/portal/login")
+    await stranger.close()
+
+    # the catalog finds the product by its Russian name
+    await page.fill("#search", product["name"])
+    await page.click("#find")
+    await page.wait_for_selector(f'a[href="/portal/catalog/{product["sku"]}"]')
+    await shot(served, page, "catalog")
+    await page.click(f'a[href="/portal/catalog/{product["sku"]}"]')
+    await page.wait_for_selector("#quantity")
+    await shot(served, page, "product")
+    before = await platform.balance(platform_partner := await partner_of(served, "browser"))
+    await page.fill("#quantity", "3")
+    if await page.is_checked("input[name=test]"):
+        await page.uncheck("input[name=test]")
+    await page.click("#order")
+    await page.wait_for_selector("#confirm")
+    amount = Decimal(product["price"]) * 3
+    assert rub(amount) in await page.inner_text("#amount")
+    assert rub(Decimal(before["available"])) in await page.inner_text("#available-now")
+    await shot(served, page, "confirm")
+    await page.click("#confirm")
+    await page.wait_for_url(re.compile(r".*/portal/orders/[0-9a-f-]{36}$"))
+    order_url = page.url
+    # the keys appear on this page without a reload (htmx asks until the order is final)
+    await page.wait_for_function("document.querySelectorAll('tr.key').length === 3", timeout=30_000)
+    assert await page.inner_text("#status") in ("Выполнен", "Completed")
+    await shot(served, page, "order-keys")
+    assert "Ключи (3)" in await page.inner_text("#live")
+    async with page.expect_download() as download_info:
+        await page.click("#download-csv")
+    download = await download_info.value
+    saved = await download.path()
+    csv_text = await asyncio.to_thread(saved.read_text, encoding="utf-8-sig")
+    rows = [line for line in csv_text.splitlines() if line]
+    assert rows[0].startswith("order_id;sku;activation_code")
+    assert len(rows) == 4
+    codes = [await c.inner_text() for c in await page.query_selector_all("code.code")]
+    assert all(code in csv_text for code in codes)
+
+    # the balance panel shows the debt by the amount
+    await page.click("a[href='/portal/balance']")
+    await page.wait_for_selector("#balance")
+    debt = Decimal(before["debt"]) + amount
+    assert rub(debt) in await page.inner_text("#debt")
+    limit = Decimal(before["limit"])
+    assert rub(limit - debt) in await page.inner_text("#remainder")
+    await shot(served, page, "balance")
+
+    # today's document has the line
+    async def document_has_line() -> bool:
+        await page.goto(f"{base}/portal/documents")
+        return product["sku"] in await page.inner_text("main")
+
+    from tests.support import eventually
+
+    await eventually(document_has_line, timeout=20)
+    await shot(served, page, "documents")
+    assert await page.query_selector("a:text('PDF')") is not None
+
+    # a form posted without its CSRF token is refused (403) and issues no key
+    refused = await page.request.post(f"{base}/portal/api-keys", form={"x": "1"})
+    assert refused.status == 403
+    keys_page = await page.goto(f"{base}/portal/api-keys")
+    assert keys_page is not None
+    assert len(await page.query_selector_all("tr.api-key")) == 2  # approval + partner_of
+
+    # another partner opening this order's URL sees 404
+    other = await sign_up(served, "ООО «Другой»", "7825706086", "other@portal.test")
+    response = await other.goto(order_url)
+    assert response is not None
+    assert response.status == 404
+    assert "Ключи" not in await other.inner_text("main")
+
+    # language switch
+    await other.goto(f"{base}/portal/catalog")
+    await other.click("#lang-switch")
+    await other.wait_for_selector("text=Catalog")
+    assert await other.get_attribute("html", "lang") == "en"
+    await other.close()
+
+    # a phone's screen: the order page fits without sideways scrolling
+    phone = await served.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone_page = await phone.new_page()
+    await phone_page.goto(f"{base}/portal/login")
+    await phone_page.fill("input[name=email]", "browser@portal.test")
+    await phone_page.fill("input[name=password]", PASSWORD)
+    await phone_page.click("#sign-in")
+    await phone_page.wait_for_url(f"{base}/portal/catalog")
+    for path in ("/portal/catalog", order_url.removeprefix(base), "/portal/balance"):
+        await phone_page.goto(base + path)
+        overflow = await phone_page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, (path, overflow)
+    await shot(served, phone_page, "phone-balance")
+    await phone.close()
+    await page.close()
+    assert platform_partner
+
+
+async def partner_of(served: Served, marker: str) -> Any:
+    """The API view of the portal user's partner (to read its balance over the API)."""
+    import asyncpg
+
+    from tests.support import Partner
+
+    gateway = served.platform.client._transport.app.state.gateway  # type: ignore[attr-defined]
+    from gateway.service_layer import onboarding
+
+    conn = await asyncpg.connect(served.platform.settings.database_url.replace("+asyncpg", ""))
+    try:
+        partner_id = await conn.fetchval(
+            "SELECT partner_id FROM gateway.portal_users WHERE email LIKE $1", f"{marker}@%"
+        )
+    finally:
+        await conn.close()
+    _, key = await onboarding.issue_api_key(gateway.service, partner_id)
+    return Partner(str(partner_id), key)

@@ -18,6 +18,7 @@ $(STAMP): $(PYPROJECTS)
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install the workspace (uv)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; } || echo "setup: no chromium here; the portal's browser tests will skip"
 
 run: setup ## run every service and the gateway; prints URL, ops token, demo API key
 	$(BIN)/esd run

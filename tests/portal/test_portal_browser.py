@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.portal.conftest import Served
-from tests.support import OPS_TOKEN
+from tests.support import OPS, OPS_TOKEN, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -147,8 +147,6 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
         await page.goto(f"{base}/portal/documents")
         return product["sku"] in await page.inner_text("main")
 
-    from tests.support import eventually
-
     await eventually(document_has_line, timeout=20)
     await shot(served, page, "documents")
     assert await page.query_selector("a:text('PDF')") is not None
@@ -193,7 +191,35 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
     await shot(served, phone_page, "phone-balance")
     await phone.close()
     await page.close()
-    assert platform_partner
+
+    # 16 days on (15-day term): the debt is overdue, the partner is blocked; the portal says
+    # why and since when, and offers no order button (the old session has expired meanwhile)
+    moved = await platform.client.post(
+        "/api/v1/admin/clock", json={"advance_days": 16}, headers=OPS
+    )
+    assert moved.status_code == 200, moved.text
+
+    async def blocked() -> bool:
+        return bool((await platform.balance(platform_partner))["blocked"])
+
+    await eventually(blocked, timeout=20)
+    late = await served.browser.new_page()
+    await late.goto(f"{base}/portal/balance")
+    assert late.url.endswith("/portal/login")
+    await late.fill("input[name=email]", "browser@portal.test")
+    await late.fill("input[name=password]", PASSWORD)
+    await late.click("#sign-in")
+    await late.wait_for_url(f"{base}/portal/catalog")
+    await late.goto(f"{base}/portal/balance")
+    reason = await late.inner_text("#blocked")
+    assert rub(amount) in reason
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}", reason)
+    assert rub(amount) in await late.inner_text("#overdue")
+    await shot(served, late, "blocked-balance")
+    await late.goto(f"{base}/portal/catalog/{product['sku']}")
+    await late.wait_for_selector("#blocked")
+    assert await late.is_disabled("#order")
+    await late.close()
 
 
 async def partner_of(served: Served, marker: str) -> Any:

@@ -482,3 +482,38 @@ async def _partner(world: World) -> dict[str, Any]:
     if id(world) not in _partners:
         _partners[id(world)] = await onboard(world.client)
     return _partners[id(world)]
+
+
+class TestUnstorableText:
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b'{"external_id": "a\\u0000b", "sku": "X", "quantity": 1}',
+            b'{"external_id": "a\\ud800", "sku": "X", "quantity": 1}',
+            b'{"external_id": "a\\udc00", "sku": "X", "quantity": 1}',
+        ],
+    )
+    async def test_nul_and_lone_surrogates_are_422_not_500(self, world: World, raw: bytes) -> None:
+        key = (await _partner(world))["api_key"]
+        answer = await world.client.post(
+            "/api/v1/orders",
+            content=raw,
+            headers={**bearer(key), "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "validation_error"
+
+    async def test_a_paired_surrogate_and_an_escaped_backslash_pass(self, world: World) -> None:
+        key = (await _partner(world))["api_key"]
+        raw = b'{"external_id": "emoji-\\ud83d\\ude00-\\\\u0000", "sku": "NOPE", "quantity": 1}'
+        answer = await world.client.post(
+            "/api/v1/orders",
+            content=raw,
+            headers={**bearer(key), "Content-Type": "application/json"},
+        )
+        assert answer.json()["code"] == "unknown_sku"  # reached the intake rules
+
+    async def test_nul_in_the_query_is_422(self, world: World) -> None:
+        key = (await _partner(world))["api_key"]
+        answer = await world.client.get("/api/v1/catalog/products?q=a%00b", headers=bearer(key))
+        assert answer.status_code == 422

@@ -61,15 +61,24 @@ def actor_of(scope: Scope) -> str:
     return f"ops:{fingerprint}" if is_ops else f"bearer:{fingerprint}"
 
 
+def _clean(text: str) -> str:
+    """Text PostgreSQL's jsonb takes: no NUL, no unpaired surrogate."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def redact(value: Any) -> Any:
     """The value with every field whose name looks secret blanked, at any depth."""
     if isinstance(value, dict):
         return {
-            k: REDACTED if any(w in str(k).lower() for w in _SECRET_WORDS) else redact(v)
+            _clean(str(k)): REDACTED
+            if any(w in str(k).lower() for w in _SECRET_WORDS)
+            else redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _clean(value)
     return value
 
 
@@ -88,7 +97,8 @@ def summary_of(scope: Scope, capture: _Capture) -> dict[str, Any]:
         if content_type.endswith("json") and not capture.truncated:
             try:
                 summary["body"] = redact(json.loads(capture.body))
-            except ValueError:
+                json.dumps(summary["body"])  # raises on what jsonb would refuse
+            except (ValueError, RecursionError):
                 summary["body"] = "<not JSON>"
     return summary
 
@@ -149,7 +159,7 @@ async def record(message: Message, scope: Scope) -> None:
                 action=action,
                 target=target,
                 method=str(scope.get("method", "")),
-                path=scope["path"],
+                path=_clean(scope["path"]),
                 status=capture.status or 0,
                 summary=summary_of(scope, capture),
             )

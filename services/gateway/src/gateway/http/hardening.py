@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -143,6 +144,23 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "validation_error", f"the body may be at most {limit} bytes")
 
 
+_UNSTORABLE_JSON = re.compile(
+    rb"(?<!\\)\\u0000"  # a JSON-escaped NUL
+    rb"|(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"  # a lone high surrogate
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # lone low
+    rb"|\x00"
+)
+"""Text no database column can hold, in a JSON body: a NUL character or half of a surrogate
+pair (XML cannot carry either; other bodies are read by their own parsers). Refused up front
+as 422 instead of failing deep."""
+
+
+def _unstorable() -> ApiError:
+    return ApiError(
+        422, "validation_error", "text must not contain NUL characters or unpaired surrogates"
+    )
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
@@ -180,6 +198,8 @@ class HardeningMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            raise _unstorable()
         receive = self._check_size(scope, receive)
         if not scope["path"].startswith(UNLIMITED_PREFIXES):
             await self._check_rate(scope)
@@ -206,14 +226,18 @@ class HardeningMiddleware:
             if size > limit:
                 raise _too_large(limit)
         received = 0
+        json_body = "json" in (_header(scope, b"content-type") or "").lower()
 
         async def counted() -> ReceiveMessage:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise _too_large(limit)
+                if json_body and _UNSTORABLE_JSON.search(chunk):
+                    raise _unstorable()
             return message
 
         return cast("Receive", counted)

@@ -3,6 +3,7 @@ one-time set-password link, the static files."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -177,12 +178,10 @@ class PublicPages(Controller):
                 token=token,
                 error="password_rules",
             )
+        hashed = await asyncio.to_thread(auth.hash_password, password)
         async with gateway.service.uow.transaction() as tx:
             done = await store.use_link(
-                tx.conn,
-                auth.token_hash(token),
-                auth.hash_password(password),
-                gateway.service.clock.now(),
+                tx.conn, auth.token_hash(token), hashed, gateway.service.clock.now()
             )
         if not done:
             return page(request, "set_password.html", status=404, link=None, error="link_invalid")

@@ -73,7 +73,7 @@ async def platform(frozen: FrozenTime) -> AsyncIterator[Platform]:
 
 
 class FinanceFeed:
-    """A consumer queue of its own on finance.events (and credit's PaymentAllocated)."""
+    """A consumer queue of its own on finance.events (credit's allocations come there too)."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
@@ -84,9 +84,6 @@ class FinanceFeed:
         channel = await self._connection.channel()
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
         await queue.bind(await channel.get_exchange("finance.events"), routing_key="finance.#")
-        await queue.bind(
-            await channel.get_exchange("credit.events"), routing_key="credit.PaymentAllocated.#"
-        )
         await queue.consume(self._receive, no_ack=True)
 
     async def _receive(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:

@@ -69,7 +69,8 @@ async def platform(frozen: FrozenTime) -> AsyncIterator[Platform]:
 
 
 class CreditFeed:
-    """A queue of its own on credit.events: blocks, unblocks and allocations as others see them."""
+    """A queue of its own on finance.events, where credit puts (copies of) its blocks, unblocks,
+    payments and allocations for everyone outside: as others see them."""
 
     KINDS = ("PartnerBlocked", "PartnerUnblocked", "PaymentReceived", "PaymentAllocated")
 
@@ -81,9 +82,9 @@ class CreditFeed:
         self._connection = await aio_pika.connect_robust(amqp_url)
         channel = await self._connection.channel()
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        exchange = await channel.get_exchange("credit.events")
+        exchange = await channel.get_exchange("finance.events")
         for kind in self.KINDS:
-            await queue.bind(exchange, routing_key=f"credit.{kind}.#")
+            await queue.bind(exchange, routing_key=f"finance.{kind}.#")
         await queue.consume(self._receive, no_ack=True)
 
     async def _receive(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 import uvicorn
 from esd_platform.testing import isolated_settings
 
+from tests.e2e.test_keys_flow import VendorStub
 from tests.support import Platform, running_platform
 
 CHROMIUM = os.environ.get("ESD_CHROMIUM", "/usr/bin/chromium")
@@ -64,27 +66,40 @@ async def served() -> AsyncIterator[Served]:
         from playwright.async_api import async_playwright
     except ImportError:
         pytest.skip("playwright is not installed (uv sync)")
-    async with isolated_settings() as settings, running_platform(settings) as platform:
-        app = platform.client._transport.app  # type: ignore[attr-defined]
-        port = _free_port()
-        # the app's lifespan already runs (the platform's client); uvicorn only serves HTTP
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
-            await asyncio.sleep(0.05)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        try:
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(
-                    executable_path=executable,
-                    args=CHROMIUM_ARGS,
-                )
+    stub = VendorStub()  # the vendors' APIs: subscriptions are provisioned there
+    await stub.start()
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("ESD_VENDOR_API_URL", stub.url)
+            async with (
+                isolated_settings() as settings,
+                running_platform(settings) as platform,
+                serving(platform) as base_url,
+                async_playwright() as pw,
+            ):
+                browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 try:
-                    yield Served(platform, f"http://127.0.0.1:{port}", browser, SCREENSHOTS)
+                    yield Served(platform, base_url, browser, SCREENSHOTS)
                 finally:
                     await browser.close()
-        finally:
-            server.should_exit = True
-            await task
+    finally:
+        await stub.stop()
+
+
+@asynccontextmanager
+async def serving(platform: Platform) -> AsyncIterator[str]:
+    """The platform's gateway app on a free local port (its lifespan already runs)."""
+    app = platform.client._transport.app  # type: ignore[attr-defined]
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -240,3 +240,80 @@ async def partner_of(served: Served, marker: str) -> Any:
         await conn.close()
     _, key = await onboarding.issue_api_key(gateway.service, partner_id)
     return Partner(str(partner_id), key)
+
+
+async def test_subscriptions_and_ops_stock_and_payments(served: Served) -> None:
+    """A partner changes a subscription's seats, suspends and resumes it in the portal; ops
+    see the key stock and the payment posted to the partner."""
+    from gateway.portal import auth
+
+    platform, base = served.platform, served.base_url
+    partner = await platform.new_partner(live=True)
+    gateway = platform.client._transport.app.state.gateway  # type: ignore[attr-defined]
+    email = f"subs-{partner.partner_id[:8]}@portal.test"
+    import uuid as _uuid
+
+    link = await auth.password_link(gateway, _uuid.UUID(partner.partner_id), email)
+    product = await platform.product(lambda p: p["kind"] == "subscription", key_source=None)
+    created = await platform.client.post(
+        "/api/v1/subscriptions?wait=10",
+        json={"external_id": "portal-sub-1", "sku": product["sku"], "quantity": 2},
+        headers=partner.headers,
+    )
+    assert created.status_code in (200, 201), created.text
+    sub_id = created.json()["id"]
+
+    page = await served.browser.new_page()
+    await page.goto(base + link)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.fill("input[name=password2]", PASSWORD)
+    await page.click("#set-password")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#sign-in")
+    await page.wait_for_url(f"{base}/portal/catalog")
+    await page.goto(f"{base}/portal/subscriptions")
+    card = f"#sub-{sub_id}"
+    assert await page.inner_text(f"{card} .seats") == "2"
+    await page.fill(f"{card} input[name=quantity]", "3")
+    await page.click(f"{card} button.change-quantity")
+    await page.wait_for_url(f"{base}/portal/subscriptions")
+    assert await page.inner_text(f"{card} .seats") == "3"
+    assert "₽" in await page.inner_text(f"{card} .charge")
+    await shot(served, page, "subscriptions")
+    await page.click(f"{card} button.suspend")
+    await page.wait_for_selector(f"{card} button.resume")
+    assert await page.inner_text(f"{card} .sub-status") == "Приостановлена"
+    await page.click(f"{card} button.resume")
+    await page.wait_for_selector(f"{card} button.suspend")
+    assert await page.inner_text(f"{card} .sub-status") == "Активна"
+    await page.close()
+
+    import asyncpg
+
+    conn = await asyncpg.connect(platform.settings.database_url.replace("+asyncpg", ""))
+    try:
+        inn = await conn.fetchval(
+            "SELECT inn FROM gateway.partners WHERE partner_id = $1",
+            _uuid.UUID(partner.partner_id),
+        )
+    finally:
+        await conn.close()
+    today = platform.services["credit"].clock.today_moscow()
+    paid = await platform.client.post(
+        "/api/v1/admin/payments",
+        json={"payer_inn": inn, "amount": "1000.00", "date": today.isoformat(), "number": "ПП-77"},
+        headers=OPS,
+    )
+    assert paid.status_code == 200, paid.text
+    ops = await served.browser.new_page()
+    await ops.goto(f"{base}/portal/ops/login")
+    await ops.fill("input[name=token]", OPS_TOKEN)
+    await ops.click("#ops-sign-in")
+    await ops.wait_for_url(f"{base}/portal/ops")
+    await ops.click("#stock-link")
+    await ops.wait_for_selector("#stock")
+    await shot(served, ops, "ops-stock")
+    await ops.goto(f"{base}/portal/ops/partners/{partner.partner_id}")
+    assert "ПП-77" in await ops.inner_text("#payments")
+    await shot(served, ops, "ops-partner")
+    await ops.close()

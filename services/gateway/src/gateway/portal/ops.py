@@ -12,7 +12,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from gateway.domain.errors import Conflict, Refusal
+from gateway.controllers.balance import fetch_balance
+from gateway.controllers.keys_admin import _stock as key_stock
+from gateway.controllers.receivables import _credit_history as credit_history
+from gateway.domain.errors import Conflict, NotFound, Refusal
+from gateway.http.errors import ApiError
 from gateway.portal import auth
 from gateway.portal import store as portal_store
 from gateway.portal.web import EXCEPTION_HANDLERS, SignInRequired, page, see_other
@@ -143,6 +147,46 @@ class OpsPages(Controller):
         except (Conflict, Refusal) as refusal:
             return await _overview(request, gateway, viewer, error=refusal.detail, status=409)
         return see_other("/portal/ops")
+
+    @get("/stock")
+    async def stock(
+        self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    ) -> Response[Any]:
+        """Key pools: free and issued keys, threshold, low (the keys service's answer)."""
+        viewer = await ops_viewer(gateway, request)
+        answer = await key_stock(gateway, None)
+        items = sorted(answer.items, key=lambda i: (not i.low, i.sku))
+        return page(request, "ops_stock.html", viewer, items=items)
+
+    @get("/partners/{partner_id:uuid}")
+    async def partner_page(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        """One partner: its balance, terms history and the payments posted to it."""
+        viewer = await ops_viewer(gateway, request)
+        from gateway.adapters import repository
+
+        async with gateway.service.engine.connect() as conn:
+            partner = await repository.partner(conn, partner_id)
+        if partner is None:
+            raise NotFound("partner")
+        balance = await fetch_balance(gateway, partner_id, None)
+        try:
+            history = await credit_history(gateway, partner_id, None, None, 200)
+        except ApiError:
+            history = None
+        return page(
+            request,
+            "ops_partner.html",
+            viewer,
+            partner=partner,
+            balance=balance,
+            payments=history.payments if history else (),
+            terms=history.terms if history else (),
+        )
 
 
 def _date(value: str) -> date | None:

@@ -10,6 +10,7 @@ import base64
 import csv
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -41,9 +42,21 @@ from gateway.portal import auth
 from gateway.portal import store as portal_store
 from gateway.portal.web import EXCEPTION_HANDLERS, SignInRequired, page, see_other
 from gateway.runtime import Gateway
-from gateway.service_layer import catalog, onboarding, ordering
+from gateway.service_layer import catalog, onboarding, ordering, subscriptions
 
 PAGE = 50
+SUBSCRIPTION_WAIT = 5.0
+"""Seconds a subscription change waits for the vendor's answer before the page is shown."""
+
+
+@dataclass(frozen=True)
+class SessionPartner:
+    """The partner of a session, as the subscriptions service layer wants a caller."""
+
+    partner_id: uuid.UUID
+    live: bool
+
+
 STATUSES = ("pending", "completed", "rejected", "failed", "cancelled")
 
 
@@ -464,6 +477,41 @@ class PartnerPages(Controller):
         await onboarding.revoke_api_key(gateway.service, _pid(viewer), key_id)
         return see_other("/portal/api-keys")
 
+    # -- subscriptions ------------------------------------------------------------------------
+
+    @get("/subscriptions")
+    async def subscriptions_page(
+        self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    ) -> Response[Any]:
+        viewer = await partner_viewer(gateway, request)
+        return await _subscriptions(request, gateway, viewer, None)
+
+    @post("/subscriptions/{subscription_id:uuid}")
+    async def change_subscription(
+        self,
+        subscription_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await partner_viewer(gateway, request)
+        form = await auth.check_csrf(request)
+        action = form.get("action", "")
+        if action not in ("quantity", "suspend", "resume"):
+            return await _subscriptions(request, gateway, viewer, "unknown action", 422)
+        try:
+            await subscriptions.change_subscription(
+                gateway,
+                SessionPartner(_pid(viewer), viewer.live),
+                subscription_id,
+                action,  # type: ignore[arg-type]
+                _quantity(form) if action == "quantity" else None,
+                wait=SUBSCRIPTION_WAIT,
+            )
+        except (Refusal, Conflict) as refusal:
+            status = 422 if isinstance(refusal, Refusal) else 409
+            return await _subscriptions(request, gateway, viewer, refusal.detail, status)
+        return see_other("/portal/subscriptions")
+
     # -- a distributor's partners ---------------------------------------------------------------
 
     @get("/my-partners")
@@ -482,6 +530,19 @@ async def _keys_page(
     async with gateway.service.engine.connect() as conn:
         keys = await portal_store.api_keys(conn, _pid(viewer))
     return page(request, "api_keys.html", viewer, keys=keys, new_key=new_key)
+
+
+async def _subscriptions(
+    request: Request[Any, Any, Any],
+    gateway: Gateway,
+    viewer: auth.Viewer,
+    error: str | None,
+    status: int = 200,
+) -> Response[Any]:
+    items = await subscriptions.list_subscriptions(
+        gateway, SessionPartner(_pid(viewer), viewer.live)
+    )
+    return page(request, "subscriptions.html", viewer, status=status, items=items, error=error)
 
 
 def _absolute(base: str, url: str) -> str:

@@ -292,9 +292,11 @@ async def test_a_run_dying_mid_way_leaves_nothing_and_the_next_charges_once(
 ) -> None:
     p = platform
     buyer = await partner(p)
-    sub = uuid.uuid4()
+    sub, second = uuid.uuid4(), uuid.uuid4()
     await p.publish(change(sub, buyer, 1, date(2027, 2, 1), 2, kind="created"))
+    await p.publish(change(second, buyer, 1, date(2027, 2, 15), 1, kind="created"))
     await projected(p, sub, 1)
+    await projected(p, second, 1)
     await p.set_clock(datetime(2027, 3, 1, 0, 10, tzinfo=MOSCOW))
 
     real = subscriptions.db.set_charged_through
@@ -311,9 +313,14 @@ async def test_a_run_dying_mid_way_leaves_nothing_and_the_next_charges_once(
         p.billing, "SELECT 1 FROM document_lines WHERE order_id = :id", id=charge_id
     )
     monkeypatch.setattr(subscriptions.db, "set_charged_through", real)
-    assert await p.run_month_end() == 1
+    assert await p.run_month_end() == 2
     assert await p.run_month_end() == 0
-    [line] = await p.sql(
-        p.billing, "SELECT amount FROM document_lines WHERE order_id = :id", id=charge_id
+    lines = await p.sql(
+        p.billing,
+        "SELECT amount, document_id FROM document_lines WHERE order_id = ANY(:ids) "
+        "ORDER BY amount DESC",
+        ids=[charge_id, subscription_charge_id(second, FEB)],
     )
-    assert line.amount == Decimal("2000.00")  # 2 seats for the whole of February
+    # 2 seats for the whole of February; 1 seat for 14 of its 28 days; one document
+    assert [line.amount for line in lines] == [Decimal("2000.00"), Decimal("500.00")]
+    assert len({line.document_id for line in lines}) == 1

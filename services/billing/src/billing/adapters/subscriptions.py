@@ -106,7 +106,7 @@ _CLAIM_DUE = text(
       AND (ended_month IS NULL
            OR coalesce((charged_through + interval '1 month')::date, first_month)
               <= ended_month)
-    ORDER BY subscription_id LIMIT :limit FOR UPDATE SKIP LOCKED
+    ORDER BY partner_id, subscription_id LIMIT :limit FOR UPDATE SKIP LOCKED
     """
 )
 

@@ -40,6 +40,7 @@ from esd_platform.uow import Transaction, UnitOfWork
 
 from billing.adapters import repository
 from billing.adapters import subscriptions as db
+from billing.adapters.repository import DocumentRef
 from billing.adapters.subscriptions import ChargeRow, Due
 from billing.domain.documents import day_bounds
 from billing.domain.model import Line
@@ -113,8 +114,9 @@ async def charge_months(uow: UnitOfWork, cutoff: date, batch: int = CHARGE_BATCH
             if not due:
                 break
             now = uow.clock.now()
+            documents: dict[tuple[uuid.UUID, date], DocumentRef] = {}
             for subscription in due:
-                charged += await _charge(tx, subscription, upto, now)
+                charged += await _charge(tx, subscription, upto, now, documents)
         if len(due) < batch:
             break
     if charged:
@@ -122,7 +124,13 @@ async def charge_months(uow: UnitOfWork, cutoff: date, batch: int = CHARGE_BATCH
     return charged
 
 
-async def _charge(tx: Transaction, s: Due, upto: date, now: datetime) -> int:
+async def _charge(
+    tx: Transaction,
+    s: Due,
+    upto: date,
+    now: datetime,
+    documents: dict[tuple[uuid.UUID, date], DocumentRef],
+) -> int:
     charges = 0
     months = due_months(s.first_month, s.charged_through, s.ended_month, upto)
     for month in months:
@@ -151,7 +159,7 @@ async def _charge(tx: Transaction, s: Due, upto: date, now: datetime) -> int:
         )
         if not fresh or amount <= 0:
             continue
-        tx.publish(*await _put_on_document(tx, s, month, charge_id, amount, now))
+        tx.publish(*await _put_on_document(tx, s, month, charge_id, amount, now, documents))
         charges += 1
     if months:
         await db.set_charged_through(tx.conn, s.subscription_id, months[-1], now)
@@ -159,9 +167,17 @@ async def _charge(tx: Transaction, s: Due, upto: date, now: datetime) -> int:
 
 
 async def _put_on_document(
-    tx: Transaction, s: Due, month: date, charge_id: uuid.UUID, amount: Decimal, now: datetime
+    tx: Transaction,
+    s: Due,
+    month: date,
+    charge_id: uuid.UUID,
+    amount: Decimal,
+    now: datetime,
+    documents: dict[tuple[uuid.UUID, date], DocumentRef],
 ) -> list[Message]:
-    """The charge as a line of the month's last day's document; its events and credit's debt."""
+    """The charge as a line of the month's last day's document; its events and credit's debt.
+    ``documents`` remembers, within the batch's transaction, the document each partner's
+    charges of a day go on (a partner's many subscriptions open it once)."""
     last_day = last_day_of_month(month)
     rate = vat_rate_of(s.changes, month)
     vat = line_vat(rate, amount, last_day)
@@ -178,12 +194,16 @@ async def _put_on_document(
         "shipped_at": day_bounds(last_day)[1] - timedelta(seconds=1),
         "now": now,
     }
-    document = position = None
+    key = (s.partner_id, last_day)
+    document = documents.get(key)
+    position = None
     for _ in range(2):  # a second pass only if the day closed between opening and adding
-        document = await _open_document(tx, s.partner_id, last_day, now)
+        if document is None:
+            document = documents[key] = await _open_document(tx, s.partner_id, last_day, now)
         position = await repository.add_line(tx.conn, document.id, row)
         if position is not None:
             break
+        document = None
     if document is None or position is None:
         raise DocumentRaced(str(charge_id))
     await db.set_charge_document(tx.conn, charge_id, document.number, vat.amount)

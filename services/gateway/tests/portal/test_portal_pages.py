@@ -18,7 +18,18 @@ from services.gateway.tests.integration.helpers import publish, scalar, wait_for
 from services.gateway.tests.portal.conftest import OPS_TOKEN
 
 Running = tuple[httpx.AsyncClient, Gateway]
-INNS = iter(["7707083893", "7728168971", "7736207543", "7702070139", "7710140679"])
+INNS = iter(
+    [
+        "7707083893",
+        "7728168971",
+        "7736207543",
+        "7702070139",
+        "7710140679",
+        "7744001497",
+        "7825706086",
+        "6663003127",
+    ]
+)
 
 
 def csrf_of(html: str) -> str:
@@ -317,3 +328,60 @@ async def test_language_switch_and_public_pages(running: Running) -> None:
     wrong_ops = await post_form(person, "/portal/ops/login", "/portal/ops/login", {"token": "no"})
     assert wrong_ops.status_code == 401
     await person.aclose()
+
+
+async def test_distributor_sees_and_sets_its_partners_terms_only(running: Running) -> None:
+    client, gateway = running
+    distributor, _ = await onboard(client, "dist@portal.test")
+    stranger, _ = await onboard(client, "stranger@portal.test")
+    reseller_id = await scalar(
+        gateway,
+        "SELECT p.reseller_id FROM partners p JOIN portal_users u USING (partner_id) "
+        "WHERE u.email = 'dist@portal.test'",
+    )
+    ops = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    applied = await client.post(
+        "/api/v1/applications",
+        json={
+            "company_name": "ООО «Субпартнёр»",
+            "inn": next(INNS),
+            "email": "sub@portal.test",
+            "region": "Тверь",
+            "distributor_reseller_id": reseller_id,
+        },
+    )
+    approved = await client.post(
+        f"/api/v1/admin/applications/{applied.json()['application_id']}/approve", headers=ops
+    )
+    sub_id = approved.json()["partner_id"]
+    mine = await distributor.get("/portal/my-partners")
+    assert "ООО «Субпартнёр»" in mine.text
+    assert "ООО «Субпартнёр»" not in (await stranger.get("/portal/my-partners")).text
+    # the stranger can neither set the terms nor see the orders of another's partner
+    stranger_page = await stranger.get("/portal/my-partners")
+    refused = await stranger.post(
+        f"/portal/my-partners/{sub_id}/terms",
+        data={"_csrf": csrf_of(stranger_page.text), "limit": "1", "term_days": "1"},
+    )
+    assert refused.status_code == 404
+    assert (await stranger.get(f"/portal/my-partners/{sub_id}/orders")).status_code == 404
+    bad = await distributor.post(
+        f"/portal/my-partners/{sub_id}/terms",
+        data={"_csrf": csrf_of(mine.text), "limit": "много", "term_days": "10"},
+    )
+    assert bad.status_code == 422
+    done = await distributor.post(
+        f"/portal/my-partners/{sub_id}/terms",
+        data={"_csrf": csrf_of(mine.text), "limit": "77000.00", "term_days": "20"},
+    )
+    assert done.status_code == 303
+    terms = await scalar(
+        gateway,
+        "SELECT credit_limit::text || '/' || term_days FROM partners WHERE partner_id = :p",
+        p=uuid.UUID(sub_id),
+    )
+    assert terms == "77000.00/20"
+    orders = await distributor.get(f"/portal/my-partners/{sub_id}/orders")
+    assert orders.status_code == 200
+    await distributor.aclose()
+    await stranger.aclose()

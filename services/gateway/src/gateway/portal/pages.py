@@ -6,13 +6,14 @@ the partner taken from the session instead of an API key: no business rule lives
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from esd_contracts.billing.queries import (
@@ -34,9 +35,13 @@ from gateway.adapters import repository
 from gateway.adapters.queries import QueryFailed
 from gateway.controllers.balance import fetch_balance
 from gateway.controllers.catalog import product_at_price
+from gateway.controllers.receivables import DistributorCreditController
 from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept
+from gateway.http.deps import AuthenticatedPartner
+from gateway.http.errors import ApiError
 from gateway.http.presenters import decode_cursor, decode_order_cursor, encode_cursor, order_cursor
+from gateway.http.receivables_schemas import DistributorTermsUpdate
 from gateway.http.schemas import ProductRead
 from gateway.portal import auth
 from gateway.portal import store as portal_store
@@ -519,9 +524,91 @@ class PartnerPages(Controller):
         self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
     ) -> Response[Any]:
         viewer = await partner_viewer(gateway, request)
-        async with gateway.service.engine.connect() as conn:
-            rows = await portal_store.partners_of_distributor(conn, viewer.reseller_id or "")
-        return page(request, "my_partners.html", viewer, partners=rows)
+        return await _my_partners(request, gateway, viewer, None)
+
+    @post("/my-partners/{partner_id:uuid}/terms")
+    async def my_partner_terms(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        """The distributor sets a partner's credit terms: the API's own handler does it (its
+        checks, the ownership rule, the credit terms attributed to the distributor)."""
+        viewer = await partner_viewer(gateway, request)
+        form = await auth.check_csrf(request)
+        try:
+            limit = Decimal(form.get("limit", "").replace(",", ".").replace(" ", ""))
+            term_days = int(form.get("term_days", ""))
+        except (InvalidOperation, ValueError):
+            return await _my_partners(request, gateway, viewer, "limit, term_days", 422)
+        if not 0 <= term_days <= 365:
+            return await _my_partners(request, gateway, viewer, "term_days: 0..365", 422)
+        caller = AuthenticatedPartner(
+            _pid(viewer), viewer.reseller_id or "", viewer.live, uuid.UUID(int=0)
+        )
+        try:
+            await DistributorCreditController.set_terms.fn(
+                None,
+                partner_id=partner_id,
+                data=DistributorTermsUpdate(limit=limit, term_days=term_days),
+                gateway=gateway,
+                partner=caller,
+            )
+        except ApiError as refused:
+            if refused.status == 404:
+                raise NotFound("partner") from refused
+            return await _my_partners(request, gateway, viewer, refused.detail, refused.status)
+        return see_other("/portal/my-partners")
+
+    @get("/my-partners/{partner_id:uuid}/orders")
+    async def my_partner_orders(
+        self,
+        partner_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        gateway: NamedDependency[Gateway],
+    ) -> Response[Any]:
+        viewer = await partner_viewer(gateway, request)
+        partner = await _own_partner(gateway, viewer, partner_id)
+        rows = await ordering.list_orders(
+            gateway,
+            partner_id,
+            external_id=None,
+            status=None,
+            since=None,
+            before=None,
+            limit=PAGE,
+        )
+        return page(request, "my_partner_orders.html", viewer, partner=partner, orders=rows)
+
+
+async def _own_partner(gateway: Gateway, viewer: auth.Viewer, partner_id: uuid.UUID) -> Any:
+    """A partner under the viewer (a distributor); 404 for anyone else's."""
+    async with gateway.service.engine.connect() as conn:
+        row = await repository.partner(conn, partner_id)
+    if row is None or not viewer.reseller_id or row.distributor_reseller_id != viewer.reseller_id:
+        raise NotFound("partner")
+    return row
+
+
+async def _my_partners(
+    request: Request[Any, Any, Any],
+    gateway: Gateway,
+    viewer: auth.Viewer,
+    error: str | None,
+    status: int = 200,
+) -> Response[Any]:
+    async with gateway.service.engine.connect() as conn:
+        rows = await portal_store.partners_of_distributor(conn, viewer.reseller_id or "")
+    balances = await asyncio.gather(*(_balance(gateway, r.partner_id) for r in rows))
+    return page(
+        request,
+        "my_partners.html",
+        viewer,
+        status=status,
+        partners=list(zip(rows, balances, strict=True)),
+        error=error,
+    )
 
 
 async def _keys_page(

@@ -117,6 +117,11 @@ _CHANGES_OF = text(
 )
 
 
+async def lock_month_end(conn: AsyncConnection) -> None:
+    """Serialise month-end batches (transaction-scoped advisory lock)."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('billing:month-end'))"))
+
+
 async def claim_due(conn: AsyncConnection, upto: date, limit: int) -> list[Due]:
     """Up to ``limit`` subscriptions with an uncharged month up to ``upto``, locked (others
     running the same pass skip them)."""

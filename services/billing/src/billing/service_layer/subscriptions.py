@@ -110,6 +110,11 @@ async def charge_months(uow: UnitOfWork, cutoff: date, batch: int = CHARGE_BATCH
     charged = 0
     while True:
         async with uow.transaction() as tx:
+            # One batch at a time across processes: a batch opens documents, and each holds
+            # the yearly counter row until commit, so two batches meeting at one partner's
+            # document would deadlock (counter vs partner-day lock). They would queue on the
+            # counter anyway; this queues them before they take anything.
+            await db.lock_month_end(tx.conn)
             due = await db.claim_due(tx.conn, upto, batch)
             if not due:
                 break

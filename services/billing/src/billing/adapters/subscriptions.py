@@ -4,6 +4,7 @@ connection)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -156,44 +157,63 @@ async def claim_due(conn: AsyncConnection, upto: date, limit: int) -> list[Due]:
     ]
 
 
-_INSERT_CHARGE = text(
+_INSERT_CHARGES = text(
     """
     INSERT INTO subscription_charges (charge_id, subscription_id, month, partner_id, external_id,
         sku, seat_days, amount, vat_rate, vat_amount, document_number, document_date, charged_at)
-    VALUES (:charge_id, :subscription_id, :month, :partner_id, :external_id, :sku, :seat_days,
-        :amount, :vat_rate, :vat_amount, :document_number, :document_date, :now)
+    SELECT c.*, CAST(:now AS timestamptz)
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:subscriptions AS uuid[]), CAST(:months AS date[]),
+                CAST(:partners AS uuid[]), CAST(:externals AS text[]), CAST(:skus AS text[]),
+                CAST(:seat_days AS integer[]), CAST(:amounts AS numeric[]),
+                CAST(:rates AS text[]), CAST(:vats AS numeric[]), CAST(:numbers AS text[]),
+                CAST(:dates AS date[])) AS c
     ON CONFLICT DO NOTHING
     RETURNING charge_id
     """
 )
 
 
-async def insert_charge(conn: AsyncConnection, row: dict[str, Any]) -> bool:
-    """Record the month's charge; ``False`` if this subscription's month is charged already."""
-    return (await conn.execute(_INSERT_CHARGE, row)).first() is not None
-
-
-async def set_charge_document(
-    conn: AsyncConnection, charge_id: uuid.UUID, number: str, vat_amount: Decimal
-) -> None:
-    await conn.execute(
-        text(
-            "UPDATE subscription_charges SET document_number = :number, vat_amount = :vat "
-            "WHERE charge_id = :id"
-        ),
-        {"id": charge_id, "number": number, "vat": vat_amount},
+async def insert_charges(
+    conn: AsyncConnection, charges: Sequence[ChargeRow], now: datetime
+) -> bool:
+    """Record a batch's charges in one statement; ``False`` if any subscription's month was
+    charged already (unique per subscription and month)."""
+    if not charges:
+        return True
+    rows = await conn.execute(
+        _INSERT_CHARGES,
+        {
+            "ids": [c.charge_id for c in charges],
+            "subscriptions": [c.subscription_id for c in charges],
+            "months": [c.month for c in charges],
+            "partners": [c.partner_id for c in charges],
+            "externals": [c.external_id for c in charges],
+            "skus": [c.sku for c in charges],
+            "seat_days": [c.seat_days for c in charges],
+            "amounts": [c.amount for c in charges],
+            "rates": [c.vat_rate for c in charges],
+            "vats": [c.vat_amount for c in charges],
+            "numbers": [c.document_number for c in charges],
+            "dates": [c.document_date for c in charges],
+            "now": now,
+        },
     )
+    return len(rows.all()) == len(charges)
 
 
 async def set_charged_through(
-    conn: AsyncConnection, subscription_id: uuid.UUID, month: date, now: datetime
+    conn: AsyncConnection, through: Sequence[tuple[uuid.UUID, date]], now: datetime
 ) -> None:
+    """Each subscription's last charged month, in one statement."""
+    if not through:
+        return
     await conn.execute(
         text(
-            "UPDATE subscriptions SET charged_through = :month, updated_at = :now "
-            "WHERE subscription_id = :id"
+            "UPDATE subscriptions s SET charged_through = t.month, updated_at = :now "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:months AS date[])) AS t(id, month) "
+            "WHERE s.subscription_id = t.id"
         ),
-        {"id": subscription_id, "month": month, "now": now},
+        {"ids": [i for i, _ in through], "months": [m for _, m in through], "now": now},
     )
 
 
@@ -209,7 +229,7 @@ class ChargeRow:
     amount: Decimal
     vat_rate: str
     vat_amount: Decimal
-    document_number: str
+    document_number: str | None
     document_date: date
     charged_at: datetime
 

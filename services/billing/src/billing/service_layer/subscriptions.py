@@ -23,8 +23,8 @@ EDO), the change counts from the first uncharged month on, and ops see it in the
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from esd_contracts.billing.finance import (
     SubscriptionCharged,
@@ -119,9 +119,14 @@ async def charge_months(uow: UnitOfWork, cutoff: date, batch: int = CHARGE_BATCH
             if not due:
                 break
             now = uow.clock.now()
-            documents: dict[tuple[uuid.UUID, date], DocumentRef] = {}
+            run = _Run(now)
             for subscription in due:
-                charged += await _charge(tx, subscription, upto, now, documents)
+                await _charge(tx, subscription, upto, run)
+            # the batch's charge rows and progress in two statements, not two per subscription
+            if not await db.insert_charges(tx.conn, run.charges, now):
+                raise AlreadyCharged("a charged month was charged again; rolled back")
+            await db.set_charged_through(tx.conn, run.through, now)
+            charged += run.count
         if len(due) < batch:
             break
     if charged:
@@ -129,63 +134,65 @@ async def charge_months(uow: UnitOfWork, cutoff: date, batch: int = CHARGE_BATCH
     return charged
 
 
-async def _charge(
-    tx: Transaction,
-    s: Due,
-    upto: date,
-    now: datetime,
-    documents: dict[tuple[uuid.UUID, date], DocumentRef],
-) -> int:
-    charges = 0
+class AlreadyCharged(RuntimeError):
+    """A month's charge row exists though the subscription said it was not charged: never
+    charge twice (the batch rolls back and the run fails loudly)."""
+
+
+@dataclass
+class _Run:
+    """What one batch collects: charge rows, progress per subscription, documents opened."""
+
+    now: datetime
+    count: int = 0
+    charges: list[ChargeRow] = field(default_factory=list)
+    through: list[tuple[uuid.UUID, date]] = field(default_factory=list)
+    documents: dict[tuple[uuid.UUID, date], DocumentRef] = field(default_factory=dict)
+
+
+async def _charge(tx: Transaction, s: Due, upto: date, run: _Run) -> None:
     months = due_months(s.first_month, s.charged_through, s.ended_month, upto)
     for month in months:
         days = day_states(s.changes, month)
         amount = month_charge(days, month)
         last_day = last_day_of_month(month)
         vat = line_vat(vat_rate_of(s.changes, month), amount, last_day)
-        charge_id = subscription_charge_id(s.subscription_id, month)
-        fresh = await db.insert_charge(
-            tx.conn,
-            {
-                "charge_id": charge_id,
-                "subscription_id": s.subscription_id,
-                "month": month,
-                "partner_id": s.partner_id,
-                "external_id": s.external_id,
-                "sku": s.sku,
-                "seat_days": sum(d.seats for d in days.values()),
-                "amount": amount,
-                "vat_rate": vat.rate,
-                "vat_amount": vat.amount,
-                "document_number": None,
-                "document_date": last_day,
-                "now": now,
-            },
+        charge = ChargeRow(
+            charge_id=subscription_charge_id(s.subscription_id, month),
+            subscription_id=s.subscription_id,
+            month=month,
+            partner_id=s.partner_id,
+            external_id=s.external_id,
+            sku=s.sku,
+            seat_days=sum(d.seats for d in days.values()),
+            amount=amount,
+            vat_rate=vat.rate,
+            vat_amount=vat.amount,
+            document_number=None,
+            document_date=last_day,
+            charged_at=run.now,
         )
-        if not fresh or amount <= 0:
-            continue
-        tx.publish(*await _put_on_document(tx, s, month, charge_id, amount, now, documents))
-        charges += 1
+        if amount > 0:
+            # the line first: its primary key (the charge id) refuses a second charge too
+            charge, messages = await _put_on_document(tx, s, charge, run.documents)
+            tx.publish(*messages)
+            run.count += 1
+        run.charges.append(charge)
     if months:
-        await db.set_charged_through(tx.conn, s.subscription_id, months[-1], now)
-    return charges
+        run.through.append((s.subscription_id, months[-1]))
 
 
 async def _put_on_document(
     tx: Transaction,
     s: Due,
-    month: date,
-    charge_id: uuid.UUID,
-    amount: Decimal,
-    now: datetime,
+    charge: ChargeRow,
     documents: dict[tuple[uuid.UUID, date], DocumentRef],
-) -> list[Message]:
+) -> tuple[ChargeRow, list[Message]]:
     """The charge as a line of the month's last day's document; its events and credit's debt.
     ``documents`` remembers, within the batch's transaction, the document each partner's
     charges of a day go on (a partner's many subscriptions open it once)."""
-    last_day = last_day_of_month(month)
-    rate = vat_rate_of(s.changes, month)
-    vat = line_vat(rate, amount, last_day)
+    now, month, last_day = charge.charged_at, charge.month, charge.document_date
+    charge_id, amount = charge.charge_id, charge.amount
     name = f"{s.name}: подписка за {month:%m.%Y}"
     row = {
         "order_id": charge_id,
@@ -194,8 +201,8 @@ async def _put_on_document(
         "quantity": 1,
         "unit_price": amount,
         "amount": amount,
-        "vat_rate": vat.rate,
-        "vat_amount": vat.amount,
+        "vat_rate": charge.vat_rate,
+        "vat_amount": charge.vat_amount,
         "shipped_at": day_bounds(last_day)[1] - timedelta(seconds=1),
         "now": now,
     }
@@ -211,7 +218,7 @@ async def _put_on_document(
         document = None
     if document is None or position is None:
         raise DocumentRaced(str(charge_id))
-    await db.set_charge_document(tx.conn, charge_id, document.number, vat.amount)
+    charge = replace(charge, document_number=document.number)
     line = Line(
         position=position,
         order_id=charge_id,
@@ -220,24 +227,9 @@ async def _put_on_document(
         quantity=1,
         unit_price=amount,
         amount=amount,
-        vat_rate=vat.rate,
-        vat_amount=vat.amount,
+        vat_rate=charge.vat_rate,
+        vat_amount=charge.vat_amount,
         created_at=now,
-    )
-    charge = ChargeRow(
-        charge_id=charge_id,
-        subscription_id=s.subscription_id,
-        month=month,
-        partner_id=s.partner_id,
-        external_id=s.external_id,
-        sku=s.sku,
-        seat_days=sum(d.seats for d in day_states(s.changes, month).values()),
-        amount=amount,
-        vat_rate=vat.rate,
-        vat_amount=vat.amount,
-        document_number=document.number,
-        document_date=last_day,
-        charged_at=now,
     )
     log.info(
         "subscription_charged",
@@ -246,7 +238,7 @@ async def _put_on_document(
         amount=str(amount),
         document=document.number,
     )
-    return [
+    return charge, [
         finance.line_added(
             partner_id=s.partner_id, number=document.number, date=last_day, line=line
         ),
@@ -268,6 +260,8 @@ async def _put_on_document(
 
 def charged_event(charge: ChargeRow) -> SubscriptionCharged:
     """The same event on first emission and on replay (id and body from the charge row)."""
+    if charge.document_number is None:
+        raise ValueError(f"charge {charge.charge_id} is on no document (a zero charge)")
     return SubscriptionCharged(
         message_id=subscription_charged_id(charge.subscription_id, charge.month),
         correlation_id=charge.subscription_id,

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 class Shop:
     def __init__(self, client: Client, db: Path | str, webhook_secret: str | None = None) -> None:
         self.esd = client
-        self.db = sqlite3.connect(str(db))
+        # a web server calls the webhook handler from its own threads; writes are short
+        self.db = sqlite3.connect(str(db), check_same_thread=False)
         self.db.executescript(SCHEMA)
         self.webhook_secret = webhook_secret
 

@@ -126,7 +126,7 @@ class TestAsyncClient:
             assert feed.etag
             assert sku in {p.sku for p in feed.products()}
             etag = feed.etag
-            for _ in range(10):  # the replica may still take the seed's last products
+            for _ in range(60):  # the replica may still take the seed's last products
                 unchanged = await esd.export_catalog("json", etag=etag)
                 if unchanged.not_modified:
                     break
@@ -284,7 +284,7 @@ class TestSyncClientAndShop:
             with Client(served, approval["api_key"]) as esd:
                 shop = shop_module.Shop(esd, tmp_path / "shop.db", approval["webhook_secret"])
                 imported = shop.import_catalog()
-                for _ in range(10):  # ETag: once nothing changed, nothing is fetched
+                for _ in range(60):  # ETag: once nothing changed, nothing is fetched
                     again = shop.import_catalog()
                     if again == 0:
                         break

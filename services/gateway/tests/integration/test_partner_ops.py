@@ -236,6 +236,17 @@ class TestOnboardingMail:
         await world.relay(down, mail_max_attempts=1).relay_once()
         [row] = await mail_rows(world, address)
         assert (row.status, row.attempts) == ("failed", 1)
+        # ops see it, with the reason, and send it again
+        failed = await world.client.get("/api/v1/admin/mail?status=failed", headers=OPS)
+        [shown] = [m for m in failed.json()["items"] if m["recipient"] == address]
+        assert shown["last_error"]
+        retried = await world.client.post(f"/api/v1/admin/mail/{row.id}/retry", headers=OPS)
+        assert retried.status_code == 200
+        assert retried.json()["status"] == "pending"
+        await world.relay().relay_once()
+        assert len(world.inbox.to(address)) == 1
+        again = await world.client.post(f"/api/v1/admin/mail/{row.id}/retry", headers=OPS)
+        assert again.status_code == 404  # a sent mail is not sent twice
 
     def test_no_smtp_server_means_the_drop_folder(self) -> None:
         assert isinstance(transport_for(MailSettings(smtp_host="")), FileDropTransport)

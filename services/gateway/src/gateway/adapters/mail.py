@@ -146,6 +146,30 @@ async def record_failure(
     )
 
 
+async def list_mail(conn: AsyncConnection, status: str | None, limit: int) -> list[Row[Any]]:
+    """Newest first, for ops (what was sent, what is waiting, what failed and why)."""
+    sql = "SELECT * FROM mail_outbox"
+    params: dict[str, Any] = {"limit": limit}
+    if status:
+        sql += " WHERE status = :status"
+        params["status"] = status
+    sql += " ORDER BY created_at DESC, id LIMIT :limit"
+    return list((await conn.execute(text(sql), params)).all())
+
+
+async def retry_now(conn: AsyncConnection, mail_id: uuid.UUID, at: datetime) -> Row[Any] | None:
+    """A failed (or waiting) mail due again now, with a fresh count of attempts."""
+    return (
+        await conn.execute(
+            text(
+                "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = :at, "
+                "claim_id = NULL WHERE id = :id AND status <> 'sent' RETURNING *"
+            ),
+            {"id": mail_id, "at": at},
+        )
+    ).first()
+
+
 # -- the message and its transports ---------------------------------------------------------
 
 

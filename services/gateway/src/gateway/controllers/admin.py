@@ -10,8 +10,10 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from gateway.adapters import mail as mail_store
 from gateway.controllers import distributor_orders
-from gateway.http.admin_schemas import ContractSigned, RateLimitUpdate
+from gateway.domain.errors import NotFound
+from gateway.http.admin_schemas import ContractSigned, MailList, MailRead, RateLimitUpdate
 from gateway.http.deps import ops_guard
 from gateway.http.errors import ApiError
 from gateway.http.presenters import application_read, partner_read
@@ -163,5 +165,50 @@ class AdminController(Controller):
         await onboarding.revoke_api_key(gateway.service, partner_id, key_id)
 
 
+class MailController(Controller):
+    """Ops' view of the mail outbox: what went to applicants, what waits, what failed."""
+
+    path = "/api/v1/admin/mail"
+    guards = [ops_guard]  # noqa: RUF012
+    tags = ["ops"]  # noqa: RUF012
+
+    @get("/", summary="Mails to partners, newest first (status: pending, sent, failed)")
+    async def list_mail(
+        self,
+        gateway: NamedDependency[Gateway],
+        status: FromQuery[Literal["pending", "sent", "failed"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> MailList:
+        async with gateway.service.engine.connect() as conn:
+            rows = await mail_store.list_mail(conn, status, limit)
+        return MailList(items=[_mail_read(r) for r in rows])
+
+    @post("/{mail_id:uuid}/retry", status_code=200, summary="Send a failed mail again now")
+    async def retry(
+        self, mail_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+    ) -> MailRead:
+        async with gateway.service.engine.begin() as conn:
+            row = await mail_store.retry_now(conn, mail_id, gateway.service.clock.now())
+        if row is None:
+            raise NotFound("unsent mail")
+        return _mail_read(row)
+
+
+def _mail_read(row: Any) -> MailRead:
+    return MailRead(
+        id=str(row.id),
+        kind=row.kind,
+        recipient=row.recipient,
+        subject=row.subject,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        sent_at=row.sent_at,
+        transport=row.transport,
+        created_at=row.created_at,
+    )
+
+
 # a distributor's view of its partners' orders rides on this module's line in the route list
-ROUTES: list[type] = [AdminController, *distributor_orders.ROUTES]
+ROUTES: list[type] = [AdminController, MailController, *distributor_orders.ROUTES]

@@ -37,3 +37,21 @@ class AuditEntry(msgspec.Struct):
 class AuditPage(msgspec.Struct):
     items: list[AuditEntry]
     next_cursor: str | None
+
+
+class MailRead(msgspec.Struct):
+    id: str
+    kind: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    sent_at: dt.datetime | None
+    transport: str | None
+    created_at: dt.datetime
+
+
+class MailList(msgspec.Struct):
+    items: list[MailRead]

@@ -132,6 +132,13 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
     assert len(rows) == 4
     codes = [await c.inner_text() for c in await page.query_selector_all("code.code")]
     assert all(code in csv_text for code in codes)
+    txt = await page.request.get(base + await page.get_attribute("#download-txt", "href") or "")
+    assert txt.status == 200
+    assert sorted(line.split("\t")[0] for line in (await txt.text()).splitlines()) == sorted(codes)
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    await page.click("#copy-all")
+    await page.wait_for_selector("#copy-all[data-copied='1']", timeout=5000)
+    assert sorted((await page.evaluate("navigator.clipboard.readText()")).split()) == sorted(codes)
 
     # the balance panel shows the debt by the amount
     await page.click("a[href='/portal/balance']")
@@ -149,7 +156,12 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
 
     await eventually(document_has_line, timeout=20)
     await shot(served, page, "documents")
-    assert await page.query_selector("a:text('PDF')") is not None
+    pdf = await page.request.get(base + await page.get_attribute("a:text('PDF')", "href") or "")
+    assert pdf.status == 200
+    assert (await pdf.body()).startswith(b"%PDF")
+    upd = await page.request.get(base + await page.get_attribute("a:text('УПД XML')", "href") or "")
+    assert upd.status == 200
+    assert b"windows-1251" in (await upd.body())[:100]
 
     # a form posted without its CSRF token is refused (403) and issues no key
     refused = await page.request.post(f"{base}/portal/api-keys", form={"x": "1"})

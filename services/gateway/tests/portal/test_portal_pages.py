@@ -327,6 +327,13 @@ async def test_language_switch_and_public_pages(running: Running) -> None:
     assert (await person.get("/portal/ops")).headers["location"] == "/portal/ops/login"
     wrong_ops = await post_form(person, "/portal/ops/login", "/portal/ops/login", {"token": "no"})
     assert wrong_ops.status_code == 401
+    # served over HTTPS (any non-local host), the portal's cookies are Secure too
+    remote = httpx.AsyncClient(transport=client._transport, base_url="https://portal.example")
+    cookie = (await remote.get("/portal/login")).headers["set-cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie.replace("Strict", "strict")
+    await remote.aclose()
     await person.aclose()
 
 

@@ -298,12 +298,23 @@ async def test_subscriptions_and_ops_stock_and_payments(served: Served) -> None:
     await page.click(f"{card} button.resume")
     await page.wait_for_selector(f"{card} button.suspend")
     assert await page.inner_text(f"{card} .sub-status") == "Активна"
-    await page.close()
 
     import asyncpg
 
     conn = await asyncpg.connect(platform.settings.database_url.replace("+asyncpg", ""))
     try:
+        # the category filter reaches the end of the catalog (keyset pages of the search)
+        last = await conn.fetchrow(
+            "SELECT sku, category FROM gateway.products WHERE active ORDER BY sku DESC LIMIT 1"
+        )
+        await page.goto(f"{base}/portal/catalog")
+        await page.select_option("#category", last["category"])
+        await page.click("#find")
+        await page.wait_for_url(re.compile(r".*category=.*"))
+        sku_link = f'a[href="/portal/catalog/{last["sku"]}"]'
+        while await page.query_selector(sku_link) is None:
+            await page.click("text=Дальше")
+        await page.close()
         inn = await conn.fetchval(
             "SELECT inn FROM gateway.partners WHERE partner_id = $1",
             _uuid.UUID(partner.partner_id),

@@ -50,6 +50,7 @@ from gateway.runtime import Gateway
 from gateway.service_layer import catalog, onboarding, ordering, subscriptions
 
 PAGE = 50
+SEARCH_BATCH = 500
 SUBSCRIPTION_WAIT = 5.0
 """Seconds a subscription change waits for the vendor's answer before the page is shown."""
 
@@ -144,16 +145,24 @@ class PartnerPages(Controller):
         async with gateway.service.engine.connect() as conn:
             rules = await catalog.rules_of(conn, _pid(viewer))
             vendors, categories = await portal_store.vendors_and_categories(conn)
-            # the API's search; the category is narrowed here (the API has no such filter)
-            rows = await store.search_products(
-                conn,
-                vendor=vendor or None,
-                q=q or None,
-                kind=None,
-                after_sku=after,
-                limit=(PAGE + 1) if not category else 2000,
-            )
-        rows = [r for r in rows if r.active and (not category or r.category == category)]
+            # the API's search, page by page (keyset on sku); retired products and other
+            # categories are passed over here (the API has no category filter)
+            rows: list[Row[Any]] = []
+            while len(rows) <= PAGE:
+                batch = await store.search_products(
+                    conn,
+                    vendor=vendor or None,
+                    q=q or None,
+                    kind=None,
+                    after_sku=after,
+                    limit=SEARCH_BATCH,
+                )
+                rows.extend(
+                    r for r in batch if r.active and (not category or r.category == category)
+                )
+                if len(batch) < SEARCH_BATCH:
+                    break
+                after = batch[-1].sku
         shown = rows[:PAGE]
         more = encode_cursor(shown[-1].sku) if len(rows) > PAGE else None
         return page(

@@ -70,3 +70,13 @@ class TestPrintableForm:
         document = snapshot(line(1, "1.00"))
         odd = replace(document, lines=(replace(document.lines[0], name="Снеговик ☃"),))
         assert "Снеговик" in text_of(render(odd, SELLER, FONT, BOLD))
+
+
+def test_the_edo_tariff_is_printed_free_for_an_official_partner() -> None:
+    official = replace(snapshot(line(1, "100.00")), official=True)
+    assert "ЭДО: бесплатно (официальный партнёр)" in " ".join(
+        text_of(render(official, SELLER, FONT, BOLD)).split()
+    )
+    assert "ЭДО: по тарифу оператора ЭДО" in " ".join(
+        text_of(render(snapshot(line(1, "100.00")), SELLER, FONT, BOLD)).split()
+    )

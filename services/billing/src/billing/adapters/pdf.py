@@ -246,4 +246,5 @@ def render(document: Snapshot, seller: Party, font: Path, font_bold: Path) -> by
     pdf.cell(
         0, 5, f"Оплачено: {_money(document.paid_amount)} руб.", new_x=XPos.LMARGIN, new_y=YPos.NEXT
     )
+    pdf.cell(0, 5, f"ЭДО: {document.edo_tariff}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -10,6 +10,9 @@ from decimal import Decimal
 from billing.domain.documents import document_status
 from billing.domain.vat import EXEMPT, EXEMPT_BASIS, EXEMPT_LABEL, RateTotal, totals_by_rate
 
+EDO_FREE = "бесплатно (официальный партнёр)"
+EDO_PAID = "по тарифу оператора ЭДО"
+
 
 @dataclass(frozen=True)
 class Party:
@@ -74,6 +77,11 @@ class Snapshot:
     registered_at: dt.datetime | None = None
     official: bool = False
     """The buyer is an official partner: EDO is free of charge for it (printed on the UPD)."""
+
+    @property
+    def edo_tariff(self) -> str:
+        """How the document's EDO transmission is charged: free for official partners."""
+        return EDO_FREE if self.official else EDO_PAID
 
     @property
     def closed(self) -> bool:

@@ -194,7 +194,7 @@ def build(
         ET.SubElement(
             info, "ТекстИнф", {"Идентиф": "ДополнениеК", "Значен": document.supplement_to}
         )
-    ET.SubElement(info, "ТекстИнф", {"Идентиф": "ТарифЭДО", "Значен": edo_tariff(document)})
+    ET.SubElement(info, "ТекстИнф", {"Идентиф": "ТарифЭДО", "Значен": document.edo_tariff})
 
     table = ET.SubElement(doc, "ТаблСчФакт")
     for number, line in enumerate(document.lines, start=1):
@@ -245,12 +245,3 @@ def build(
 def _subject(seller: Party) -> str:
     ids = f"ИНН/КПП {seller.inn}/{seller.kpp}" if seller.kpp else f"ИНН {seller.inn}"
     return f"{seller.name}, {ids}"
-
-
-EDO_FREE = "бесплатно (официальный партнёр)"
-EDO_PAID = "по тарифу оператора ЭДО"
-
-
-def edo_tariff(document: Snapshot) -> str:
-    """How the document's EDO transmission is charged: free for official partners."""
-    return EDO_FREE if document.official else EDO_PAID

@@ -123,7 +123,16 @@ async def onboard(client: httpx.AsyncClient, email: str) -> tuple[httpx.AsyncCli
 
 async def test_onboarding_to_sign_in_and_refusals(running: Running) -> None:
     client, gateway = running
-    user, _ = await onboard(client, "first@portal.test")
+    user, application_id = await onboard(client, "first@portal.test")
+    # the ops approval in the portal is in the ops audit log, like the ops API's
+    audited = await scalar(
+        gateway,
+        "SELECT actor || ' ' || action || ' ' || status || ' ' || path FROM audit_log "
+        "WHERE target = :t",
+        t=application_id,
+    )
+    assert audited.startswith("ops:")
+    assert audited.endswith(f" approve 200 /portal/ops/applications/{application_id}/approve")
     catalog = await user.get("/portal/catalog")
     assert catalog.status_code == 200
     assert "ООО «Портал first@portal.test»" in catalog.text

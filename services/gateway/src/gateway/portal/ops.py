@@ -3,25 +3,31 @@ terms and go-live — through the same onboarding service layer as the ops API."
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from esd_platform.logging import get_logger
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from gateway.adapters import audit as audit_store
 from gateway.controllers.balance import fetch_balance
 from gateway.controllers.keys_admin import _stock as key_stock
 from gateway.controllers.receivables import _credit_history as credit_history
 from gateway.domain.errors import Conflict, NotFound, Refusal
+from gateway.http.audit import redact
 from gateway.http.errors import ApiError
 from gateway.portal import auth
 from gateway.portal import store as portal_store
 from gateway.portal.web import EXCEPTION_HANDLERS, SignInRequired, page, see_other
 from gateway.runtime import Gateway
 from gateway.service_layer import onboarding
+
+log = get_logger("esd.gateway.portal")
 
 
 async def ops_viewer(gateway: Gateway, request: Request[Any, Any, Any]) -> auth.Viewer:
@@ -77,16 +83,28 @@ class OpsPages(Controller):
         try:
             approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
         except Conflict as conflict:
-            return await _overview(request, gateway, viewer, error=conflict.detail, status=409)
+            return await _audited(
+                gateway,
+                request,
+                "approve",
+                application_id,
+                await _overview(request, gateway, viewer, error=conflict.detail, status=409),
+            )
         async with gateway.service.engine.connect() as conn:
             partner = await _partner_email(conn, approved.partner_id)
         link = await auth.password_link(gateway, approved.partner_id, partner)
         mailed = await _queue_link_mail(gateway, partner, link)
-        return await _overview(
-            request,
+        return await _audited(
             gateway,
-            viewer,
-            approved={"link": link, "mailed": mailed, "reseller_id": approved.reseller_id},
+            request,
+            "approve",
+            application_id,
+            await _overview(
+                request,
+                gateway,
+                viewer,
+                approved={"link": link, "mailed": mailed, "reseller_id": approved.reseller_id},
+            ),
         )
 
     @post("/applications/{application_id:uuid}/reject")
@@ -103,8 +121,14 @@ class OpsPages(Controller):
                 gateway.service, application_id, form.get("reason", "").strip()[:500] or "—"
             )
         except Conflict as conflict:
-            return await _overview(request, gateway, viewer, error=conflict.detail, status=409)
-        return see_other("/portal/ops")
+            return await _audited(
+                gateway,
+                request,
+                "reject",
+                application_id,
+                await _overview(request, gateway, viewer, error=conflict.detail, status=409),
+            )
+        return await _audited(gateway, request, "reject", application_id, see_other("/portal/ops"))
 
     @post("/partners/{partner_id:uuid}/terms")
     async def terms(
@@ -121,11 +145,17 @@ class OpsPages(Controller):
         except (InvalidOperation, ValueError):
             limit, term_days = Decimal(-1), -1
         if not limit.is_finite() or limit < 0 or not 0 <= term_days <= 365:
-            return await _overview(
-                request, gateway, viewer, error="limit ≥ 0, term 0..365 days", status=422
+            return await _audited(
+                gateway,
+                request,
+                "terms",
+                partner_id,
+                await _overview(
+                    request, gateway, viewer, error="limit ≥ 0, term 0..365 days", status=422
+                ),
             )
         await onboarding.set_credit_terms(gateway.service, partner_id, limit, term_days)
-        return see_other("/portal/ops")
+        return await _audited(gateway, request, "terms", partner_id, see_other("/portal/ops"))
 
     @post("/partners/{partner_id:uuid}/go-live")
     async def go_live(
@@ -145,8 +175,14 @@ class OpsPages(Controller):
                 await onboarding.record_contract(gateway.service, partner_id, number, signed_on)
             await onboarding.go_live(gateway.service, partner_id)
         except (Conflict, Refusal) as refusal:
-            return await _overview(request, gateway, viewer, error=refusal.detail, status=409)
-        return see_other("/portal/ops")
+            return await _audited(
+                gateway,
+                request,
+                "go_live",
+                partner_id,
+                await _overview(request, gateway, viewer, error=refusal.detail, status=409),
+            )
+        return await _audited(gateway, request, "go_live", partner_id, see_other("/portal/ops"))
 
     @get("/stock")
     async def stock(
@@ -187,6 +223,35 @@ class OpsPages(Controller):
             payments=history.payments if history else (),
             terms=history.terms if history else (),
         )
+
+
+async def _audited(
+    gateway: Gateway,
+    request: Request[Any, Any, Any],
+    action: str,
+    target: uuid.UUID,
+    response: Response[Any],
+) -> Response[Any]:
+    """One row of the ops audit log for a portal action, as the ops API writes for its own:
+    who (the ops token's fingerprint), what, on which target, the form (secrets blanked), the
+    status. A failure to write it is logged and does not fail the action."""
+    try:
+        form = {k: str(v) for k, v in (await request.form()).items() if k != "_csrf"}
+        async with gateway.service.uow.transaction() as tx:
+            await audit_store.append(
+                tx.conn,
+                at=gateway.service.clock.now(),
+                actor="ops:" + hashlib.sha256(gateway.settings.ops_token.encode()).hexdigest()[:12],
+                action=action,
+                target=str(target),
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code or 200,
+                summary={"via": "portal", "body": redact(form)},
+            )
+    except Exception:
+        log.exception("portal_audit_failed", action=action)
+    return response
 
 
 def _date(value: str) -> date | None:

@@ -80,6 +80,7 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
         lambda p: (
             bool(CYRILLIC.search(p["name"]))
             and not p["required_fields"]
+        and p["kind"] == "key"
             and Decimal(p["price"]) < 5000
         )
     )
@@ -267,14 +268,6 @@ async def test_subscriptions_and_ops_stock_and_payments(served: Served) -> None:
 
     link = await auth.password_link(gateway, _uuid.UUID(partner.partner_id), email)
     product = await platform.product(lambda p: p["kind"] == "subscription", key_source=None)
-    created = await platform.client.post(
-        "/api/v1/subscriptions?wait=10",
-        json={"external_id": "portal-sub-1", "sku": product["sku"], "quantity": 2},
-        headers=partner.headers,
-    )
-    assert created.status_code in (200, 201), created.text
-    sub_id = created.json()["id"]
-
     page = await served.browser.new_page()
     await page.goto(base + link)
     await page.fill("input[name=password]", PASSWORD)
@@ -283,7 +276,17 @@ async def test_subscriptions_and_ops_stock_and_payments(served: Served) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("#sign-in")
     await page.wait_for_url(f"{base}/portal/catalog")
-    await page.goto(f"{base}/portal/subscriptions")
+    # subscribe from the product page (2 seats)
+    await page.goto(f"{base}/portal/catalog/{product['sku']}")
+    await page.fill("#seats", "2")
+    if await page.is_checked("input[name=test]"):
+        await page.uncheck("input[name=test]")
+    await page.click("#subscribe")
+    await page.wait_for_url(f"{base}/portal/subscriptions")
+    listed = await platform.client.get("/api/v1/subscriptions", headers=partner.headers)
+    items = listed.json()["items"]
+    assert len(items) == 1
+    sub_id = items[0]["id"]
     card = f"#sub-{sub_id}"
     assert await page.inner_text(f"{card} .seats") == "2"
     await page.fill(f"{card} input[name=quantity]", "3")

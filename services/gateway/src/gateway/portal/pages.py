@@ -186,7 +186,14 @@ class PartnerPages(Controller):
         product = await _product(gateway, _pid(viewer), sku)
         balance = await _balance(gateway, _pid(viewer))
         return page(
-            request, "product.html", viewer, product=product, balance=balance, form={}, error=None
+            request,
+            "product.html",
+            viewer,
+            product=product,
+            balance=balance,
+            form={},
+            error=None,
+            external_id="portal-" + uuid.uuid4().hex[:24],
         )
 
     # -- ordering -----------------------------------------------------------------------------
@@ -499,6 +506,42 @@ class PartnerPages(Controller):
     ) -> Response[Any]:
         viewer = await partner_viewer(gateway, request)
         return await _subscriptions(request, gateway, viewer, None)
+
+    @post("/subscriptions")
+    async def subscribe(
+        self, request: Request[Any, Any, Any], gateway: NamedDependency[Gateway]
+    ) -> Response[Any]:
+        """A new subscription from the product page (its external id was fixed when the page
+        was shown, so a double submit is a replay, not a second subscription)."""
+        viewer = await partner_viewer(gateway, request)
+        form = await auth.check_csrf(request)
+        product = await _product(gateway, _pid(viewer), form.get("sku", ""))
+        external_id = form.get("external_id", "")
+        if not external_id.startswith("portal-"):
+            external_id = "portal-" + uuid.uuid4().hex[:24]
+        try:
+            await subscriptions.create_subscription(
+                gateway,
+                SessionPartner(_pid(viewer), viewer.live),
+                external_id=external_id,
+                sku=product.sku,
+                quantity=_quantity(form),
+                test=form.get("test") == "1",
+                wait=SUBSCRIPTION_WAIT,
+            )
+        except (Refusal, Conflict) as refusal:
+            return page(
+                request,
+                "product.html",
+                viewer,
+                status=422 if isinstance(refusal, Refusal) else 409,
+                product=product,
+                balance=await _balance(gateway, _pid(viewer)),
+                form=form,
+                error=refusal.detail,
+                external_id=external_id,
+            )
+        return see_other("/portal/subscriptions")
 
     @post("/subscriptions/{subscription_id:uuid}")
     async def change_subscription(

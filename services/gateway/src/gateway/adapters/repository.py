@@ -80,15 +80,17 @@ async def decide_application(
 
 async def insert_partner(conn: AsyncConnection, **values: Any) -> str:
     """Create the partner; returns its reseller id ``R-000001`` drawn from a sequence."""
+    values.setdefault("official", False)
     row = (
         await conn.execute(
             text(
                 "INSERT INTO partners (partner_id, reseller_id, application_id, company, inn, "
                 "kpp, email, region, distributor_reseller_id, credit_limit, term_days, "
-                "webhook_secret, created_at) VALUES (:partner_id, "
+                "webhook_secret, created_at, official) VALUES (:partner_id, "
                 "'R-' || lpad(nextval('reseller_seq')::text, 6, '0'), :application_id, "
                 ":company, :inn, :kpp, :email, :region, :distributor_reseller_id, "
-                ":credit_limit, :term_days, :webhook_secret, :created_at) RETURNING reseller_id"
+                ":credit_limit, :term_days, :webhook_secret, :created_at, :official) "
+                "RETURNING reseller_id"
             ),
             values,
         )

@@ -13,7 +13,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from gateway.adapters import mail as mail_store
 from gateway.controllers import distributor_orders
 from gateway.domain.errors import NotFound
-from gateway.http.admin_schemas import ContractSigned, MailList, MailRead, RateLimitUpdate
+from gateway.http.admin_schemas import (
+    ApprovalOptions,
+    ContractSigned,
+    MailList,
+    MailRead,
+    RateLimitUpdate,
+)
 from gateway.http.deps import ops_guard
 from gateway.http.errors import ApiError
 from gateway.http.presenters import application_read, partner_read
@@ -48,16 +54,21 @@ class AdminController(Controller):
     @post(
         "/applications/{application_id:uuid}/approve",
         status_code=200,
-        summary="Approve: creates the partner (test mode, default terms), its key and secret",
+        summary="Approve: creates the partner (test mode, default terms), its key and secret; "
+        'optional body {"official": true} marks an official partner (free EDO)',
     )
     async def approve(
-        self, application_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
+        self,
+        application_id: FromPath[uuid.UUID],
+        gateway: NamedDependency[Gateway],
+        data: JSONBody[ApprovalOptions | None] = None,
     ) -> Approval:
         approved = await onboarding.approve(
             gateway.service,
             gateway.secret_box,
             application_id,
             base_url=gateway.settings.public_base_url,
+            official=data is not None and data.official,
         )
         return Approval(
             partner_id=approved.partner_id,

@@ -13,6 +13,17 @@ class ContractSigned(msgspec.Struct, kw_only=True):
     date: Annotated[dt.date, msgspec.Meta(description="Date of signature, YYYY-MM-DD")]
 
 
+class ApprovalOptions(msgspec.Struct, kw_only=True):
+    """Optional body of an approval; an empty body approves with the defaults."""
+
+    official: Annotated[
+        bool,
+        msgspec.Meta(
+            description="An official (authorised) partner of the distributor: its EDO is free"
+        ),
+    ] = False
+
+
 class RateLimitUpdate(msgspec.Struct, kw_only=True):
     per_minute: (
         Annotated[

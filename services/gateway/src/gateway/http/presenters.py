@@ -98,6 +98,7 @@ def partner_read(row: Row[Any]) -> PartnerRead:
         contract_number=getattr(row, "contract_number", None),
         contract_date=getattr(row, "contract_date", None),
         rate_limit_per_minute=getattr(row, "rate_per_minute", None),
+        official=bool(getattr(row, "official", False)),
     )
 
 

@@ -85,6 +85,8 @@ class PartnerRead(msgspec.Struct):
     contract_date: dt.date | None = None
     rate_limit_per_minute: int | None = None
     """The partner's own request budget; None = the gateway's default."""
+    official: bool = False
+    """An official (authorised) partner of the distributor, set at approval (EDO free)."""
 
 
 class ApiKeyIssued(msgspec.Struct):

@@ -108,10 +108,16 @@ def rejection_mail(company: str, reason: str) -> tuple[str, str]:
 
 
 async def approve(
-    service: Service, box: SecretBox, application_id: uuid.UUID, base_url: str = ""
+    service: Service,
+    box: SecretBox,
+    application_id: uuid.UUID,
+    base_url: str = "",
+    *,
+    official: bool = False,
 ) -> Approved:
     """Create the partner, its first key and secret, announce it and queue the applicant's
-    mail — in one transaction."""
+    mail — in one transaction. ``official``: an official (authorised) partner of the
+    distributor (``PartnerRegistered.official``; billing makes its EDO free)."""
     partner_id = uuid.uuid4()
     api_key, key_id, webhook_secret = new_api_key(), uuid.uuid4(), new_webhook_secret()
     now = service.clock.now()
@@ -136,6 +142,7 @@ async def approve(
                 term_days=DEFAULT_TERM_DAYS,
                 webhook_secret=box.seal(webhook_secret),
                 created_at=now,
+                official=official,
             )
             await repository.insert_api_key(tx.conn, partner_id, key_id, key_hash(api_key), now)
             subject, body = approval_mail(application.company_name, reseller_id, base_url)
@@ -159,6 +166,7 @@ async def approve(
                     kpp=application.kpp,
                     credit_limit=DEFAULT_CREDIT_LIMIT,
                     term_days=DEFAULT_TERM_DAYS,
+                    official=official,
                 )
             )
     if application is None:

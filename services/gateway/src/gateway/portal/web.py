@@ -53,6 +53,8 @@ def page(
             "path": request.url.path,
             "query": request.url.query,
             "rub": rub,
+            # an error page knows no viewer; a session cookie still earns the way back
+            "signed_in": viewer is not None or auth.SESSION_COOKIE in request.cookies,
             **context,
         },
         status_code=status,

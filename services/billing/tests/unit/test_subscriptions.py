@@ -3,7 +3,8 @@ highest sequence effective that day), the one proration formula, which months ar
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from billing.domain.subscriptions import (
     day_states,
     due_months,
     last_complete_month,
+    month_total,
     next_month,
     vat_rate_of,
 )
@@ -125,6 +127,31 @@ def test_hand_worked_table(
 ) -> None:
     assert sum(d.seats for d in day_states(changes, month).values()) == seat_days, case
     assert charge(changes, month) == Decimal(expected), case
+    # the month-end run's set-based computation gives the same, to the kopeck
+    assert month_total(changes, month) == (Decimal(expected), seat_days), case
+
+
+def test_month_total_equals_month_charge_over_the_days_on_random_histories() -> None:
+    """The month-end run computes ``month_total`` (pieces between changes, not days): it must
+    equal ``proration.month_charge`` over ``day_states`` exactly, seat-days too."""
+    rnd = random.Random(7)
+    months = [date(2026, m, 1) for m in (1, 2, 4, 12)] + [date(2028, 2, 1)]
+    for _ in range(1500):
+        month = rnd.choice(months)
+        changes = [
+            Change(
+                sequence=rnd.randint(1, 40),
+                effective_date=month + timedelta(days=rnd.randint(-40, 40)),
+                seats=rnd.choice([0, 1, 2, 3, 7, 250]),
+                monthly_price=Decimal(rnd.randint(1, 9_999_999)) / 100,
+                vat_rate="exempt",
+                status=rnd.choice(["active", "suspended"]),
+            )
+            for _ in range(rnd.randint(0, 6))
+        ]
+        days = day_states(changes, month)
+        expected = (month_charge(days, month), sum(d.seats for d in days.values()))
+        assert month_total(changes, month) == expected, (changes, month)
 
 
 def test_the_highest_sequence_counts_even_if_it_arrived_first() -> None:

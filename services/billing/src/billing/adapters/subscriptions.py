@@ -256,3 +256,88 @@ async def charges_on(
         params["number"] = number
     rows = (await conn.execute(text(sql + " ORDER BY charged_at, charge_id"), params)).all()
     return [ChargeRow(**r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class NewLine:
+    """A charge's line for :func:`add_lines` (quantity 1, unit price = amount)."""
+
+    document_id: int
+    order_id: uuid.UUID
+    sku: str
+    name: str
+    amount: Decimal
+    vat_rate: str
+    vat_amount: Decimal
+    shipped_at: datetime
+
+
+_ADD_LINES = text(
+    """
+    WITH l AS (
+        SELECT * FROM unnest(CAST(:ords AS integer[]), CAST(:documents AS bigint[]),
+                             CAST(:orders AS uuid[]), CAST(:skus AS text[]),
+                             CAST(:names AS text[]), CAST(:amounts AS numeric[]),
+                             CAST(:rates AS text[]), CAST(:vats AS numeric[]),
+                             CAST(:shipped AS timestamptz[]))
+            AS l(ord, document_id, order_id, sku, name, amount, vat_rate, vat_amount, shipped_at)
+    ), t AS (
+        SELECT document_id, sum(amount) AS amount, sum(vat_amount) AS vat_amount,
+               count(*)::integer AS n
+        FROM l GROUP BY document_id
+    ), d AS (
+        UPDATE documents SET amount = documents.amount + t.amount,
+            vat_amount = documents.vat_amount + t.vat_amount,
+            line_count = documents.line_count + t.n
+        FROM t WHERE documents.id = t.document_id AND documents.closed_at IS NULL
+        RETURNING documents.id, documents.line_count - t.n AS base
+    )
+    INSERT INTO document_lines (order_id, document_id, position, sku, name, quantity,
+        unit_price, amount, vat_rate, vat_amount, shipped_at, created_at)
+    SELECT l.order_id, l.document_id,
+           d.base + (row_number() OVER (PARTITION BY l.document_id ORDER BY l.ord))::integer,
+           l.sku, l.name, 1, l.amount, l.amount, l.vat_rate, l.vat_amount, l.shipped_at,
+           CAST(:now AS timestamptz)
+    FROM l JOIN d ON d.id = l.document_id
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING order_id, position
+    """
+)
+
+
+async def add_lines(
+    conn: AsyncConnection, lines: Sequence[NewLine], now: datetime
+) -> dict[uuid.UUID, int]:
+    """In one statement: raise each open document's totals by its lines (locking it) and insert
+    the lines at its next positions, in the given order. Returns each inserted line's position
+    by order id; a line missing from it is on a document closed meanwhile (that document is left
+    unchanged) or already exists (then the totals were raised: the caller must roll back)."""
+    if not lines:
+        return {}
+    rows = await conn.execute(
+        _ADD_LINES,
+        {
+            "ords": list(range(len(lines))),
+            "documents": [x.document_id for x in lines],
+            "orders": [x.order_id for x in lines],
+            "skus": [x.sku for x in lines],
+            "names": [x.name for x in lines],
+            "amounts": [x.amount for x in lines],
+            "rates": [x.vat_rate for x in lines],
+            "vats": [x.vat_amount for x in lines],
+            "shipped": [x.shipped_at for x in lines],
+            "now": now,
+        },
+    )
+    return {r.order_id: int(r.position) for r in rows}
+
+
+async def existing_lines(conn: AsyncConnection, order_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Which of ``order_ids`` are already lines of some document."""
+    if not order_ids:
+        return []
+    rows = await conn.execute(
+        text("SELECT order_id FROM document_lines WHERE order_id = ANY(:ids)"),
+        {"ids": list(order_ids)},
+    )
+    return [r.order_id for r in rows]

@@ -11,8 +11,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from typing import NamedTuple
 
-from esd_contracts.subscriptions.proration import DayState, month_days
+from esd_contracts.subscriptions.proration import (
+    DayState,
+    days_in_month,
+    last_day_of_month,
+    month_days,
+    round_kopecks,
+)
 
 
 @dataclass(frozen=True)
@@ -76,5 +84,33 @@ def day_states(changes: Iterable[Change], month: date) -> dict[date, DayState]:
 def vat_rate_of(changes: Iterable[Change], month: date) -> str:
     """The product's VAT rate as the month's last state carries it."""
     ordered = list(changes)
-    state = state_on(ordered, month_days(month)[-1])
+    state = state_on(ordered, last_day_of_month(month))
     return state.vat_rate if state is not None else "exempt"
+
+
+class MonthTotal(NamedTuple):
+    """A month's charge and seat-days of one subscription."""
+
+    amount: Decimal
+    seat_days: int
+
+
+def month_total(changes: Sequence[Change], month: date) -> MonthTotal:
+    """``proration.month_charge(day_states(changes, month), month)`` and the seat-days, without
+    walking the days: the state in force only changes on a change's effective date, so the
+    month is cut there and each piece counts ``seats × price × its days``; the sum is exact and
+    rounded once (``proration.round_kopecks``), the same result to the kopeck (a unit test
+    compares the two on many random histories)."""
+    first = month_of(month)
+    end = next_month(first)
+    cuts = sorted({first} | {c.effective_date for c in changes if first < c.effective_date < end})
+    total = Fraction(0)
+    seat_days = 0
+    for start, stop in zip(cuts, [*cuts[1:], end], strict=True):
+        state = state_on(changes, start)
+        if state is None:
+            continue
+        days = (stop - start).days
+        total += Fraction(state.monthly_price) * (state.seats * days)
+        seat_days += state.seats * days
+    return MonthTotal(round_kopecks(total / days_in_month(first)), seat_days)

@@ -326,3 +326,55 @@ async def test_a_run_dying_mid_way_leaves_nothing_and_the_next_charges_once(
     # 2 seats for the whole of February; 1 seat for 14 of its 28 days; one document
     assert [line.amount for line in lines] == [Decimal("2000.00"), Decimal("500.00")]
     assert len({line.document_id for line in lines}) == 1
+
+
+async def test_a_document_closed_while_the_batch_runs_gets_a_supplement_with_the_charges(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch opens the partner's document, then a day closing closes it before the lines
+    go in: the set-based insert leaves that document untouched and the charges go one by one
+    onto a supplement of the day, once."""
+    p = platform
+    buyer = await partner(p)
+    sub, second = uuid.uuid4(), uuid.uuid4()
+    await p.publish(change(sub, buyer, 1, date(2027, 2, 1), 2, kind="created"))
+    await p.publish(change(second, buyer, 1, date(2027, 2, 15), 1, kind="created"))
+    await projected(p, sub, 1)
+    await projected(p, second, 1)
+    await p.set_clock(datetime(2027, 3, 1, 0, 10, tzinfo=MOSCOW))
+
+    real = subscriptions.db.add_lines
+    closed: list[int] = []
+
+    async def closing_first(conn: Any, lines: Any, now: datetime) -> dict[uuid.UUID, int]:
+        if not closed:
+            closed.extend({line.document_id for line in lines})
+            await conn.execute(
+                text("UPDATE documents SET closed_at = :now WHERE id = ANY(:ids)"),
+                {"now": now, "ids": closed},
+            )
+        return await real(conn, lines, now)
+
+    monkeypatch.setattr(subscriptions.db, "add_lines", closing_first)
+    assert await p.run_month_end() == 2
+    assert await p.run_month_end() == 0
+    ids = [subscription_charge_id(sub, FEB), subscription_charge_id(second, FEB)]
+    lines = await p.sql(
+        p.billing,
+        "SELECT l.amount, d.number, d.supplement_to, d.id FROM document_lines l "
+        "JOIN documents d ON d.id = l.document_id WHERE l.order_id = ANY(:ids) "
+        "ORDER BY l.amount DESC",
+        ids=ids,
+    )
+    assert [line.amount for line in lines] == [Decimal("2000.00"), Decimal("500.00")]
+    (closed_number,) = [
+        r.number
+        for r in await p.sql(p.billing, "SELECT number FROM documents WHERE id = :id", id=closed[0])
+    ]
+    assert {(line.supplement_to, line.id in closed) for line in lines} == {(closed_number, False)}
+    charges = await p.sql(
+        p.billing,
+        "SELECT document_number FROM subscription_charges WHERE charge_id = ANY(:ids)",
+        ids=ids,
+    )
+    assert {c.document_number for c in charges} == {lines[0].number}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from esd_platform.service import Service
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.queries import Queries
 from gateway.adapters.readiness import Probe
@@ -41,6 +43,14 @@ class Gateway:
                 self.service, self.settings, self.secret_box, keys_of=self.keys_of
             )
         await self.webhooks.start()
+
+    @functools.cached_property
+    def reads(self) -> AsyncEngine:
+        """The service's engine (same pool) for single-statement reads in autocommit: one round
+        trip each instead of BEGIN, the statement and ROLLBACK. The API key lookup of every
+        request and the order reads go through it; anything needing a snapshot of several
+        statements keeps a transaction."""
+        return self.service.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def keys_of(self, order_id: uuid.UUID, partner_id: uuid.UUID) -> list[dict[str, Any]]:
         """A completed order's keys with signed download links, as the API shows them."""

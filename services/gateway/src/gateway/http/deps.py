@@ -51,7 +51,7 @@ def _unauthorized(detail: str) -> ApiError:
 
 
 async def _partner_for(gateway: Gateway, token: str) -> AuthenticatedPartner | None:
-    async with gateway.service.engine.connect() as conn:
+    async with gateway.reads.connect() as conn:
         row = await repository.partner_by_key_hash(conn, key_hash(token))
     if row is None:
         return None

@@ -125,7 +125,7 @@ def _replay(existing: Row[Any], print_: str) -> PlacedOrder:
 
 
 async def read_order(gateway: Gateway, partner_id: uuid.UUID, order_id: uuid.UUID) -> Row[Any]:
-    async with gateway.service.engine.connect() as conn:
+    async with gateway.reads.connect() as conn:
         row = await repository.order(conn, order_id, partner_id)
     if row is None:
         raise NotFound("order")

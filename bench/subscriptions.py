@@ -120,7 +120,23 @@ async def main(args: argparse.Namespace) -> None:
                     )
                 )
             ).one()
-        print(f"check: {lines} document lines, {outbox} messages staged in the outbox")
+            # the set-based insert numbers lines and raises totals per document: both must add up
+            mismatched = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM documents d LEFT JOIN (SELECT document_id, "
+                        "count(*) AS n, max(position) AS top, sum(amount) AS amount, "
+                        "sum(vat_amount) AS vat FROM document_lines GROUP BY document_id) l "
+                        "ON l.document_id = d.id WHERE d.line_count IS DISTINCT FROM "
+                        "coalesce(l.n, 0) OR coalesce(l.top, 0) <> d.line_count "
+                        "OR d.amount <> coalesce(l.amount, 0) OR d.vat_amount <> coalesce(l.vat, 0)"
+                    )
+                )
+            ).scalar_one()
+        print(
+            f"check: {lines} document lines, {outbox} messages staged in the outbox, "
+            f"{mismatched} documents whose totals or line numbers disagree with their lines"
+        )
     finally:
         await service.engine.dispose()
         admin = await _admin(base)

@@ -21,9 +21,22 @@ RABBIT_SBIN = Path("/usr/lib/rabbitmq/bin")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the ephemeral range: a server restarted on a port from that
+    range can find it taken by a client's outgoing connection (or a client can connect to
+    itself while the server is down, and hang)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = secrets.randbelow(max(low - 20000, 1000)) + 20000 if low > 21000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free port")
 
 
 def _port_open(port: int) -> bool:
@@ -117,6 +130,12 @@ class PrivateRabbit:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def add_vhost(self, vhost: str) -> None:
+        grant = ("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        for args in (("add_vhost", vhost), grant):
+            if self._ctl(*args) != 0:
+                raise RuntimeError(f"rabbitmqctl {args[0]} on {self.node} failed")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -56,8 +56,9 @@ from credit.service_layer import feed
 
 log = get_logger("esd.credit.receivables")
 
-CHUNK = 500
-"""Payments per transaction: big enough to be fast, small enough to hold row locks briefly."""
+CHUNK = 2500
+"""Payments per transaction (a payer's payments are never split): few round trips and outbox
+wake-ups for a 10,000-payment statement, row locks still held for well under a second each."""
 
 SWEEP_INTERVAL = 1.0
 """Seconds between looks for partners whose debt became overdue (or was paid)."""
@@ -172,14 +173,21 @@ async def _post_in_chunks(
     *,
     source: str,
 ) -> PaymentsPosted:
-    posted: list[PostedPayment] = []
-    for start in range(0, len(inputs), CHUNK):
+    """Book ``inputs`` a chunk per transaction, each payer's payments whole in one chunk (one
+    allocation pass per partner, in the order given); the answer keeps the order given."""
+    answers: list[tuple[int, PostedPayment]] = []
+    refused: list[tuple[int, StatementProblem]] = []
+    for chunk in _chunks_by_payer(inputs):
         now = uow.clock.now()
         async with uow.transaction() as tx:
-            outcome = await _post(tx.conn, inputs[start : start + CHUNK], now=now, source=source)
+            outcome = await _post(tx.conn, [inputs[i] for i in chunk], now=now, source=source)
             await feed.publish(tx, outcome.events)
-        posted.extend(outcome.posted)
-        problems.extend(outcome.problems)
+        answers.extend(zip(chunk, outcome.posted, strict=True))
+        # one problem per payment answered unknown/ambiguous, in the same order
+        unmatched = [i for i, p in zip(chunk, outcome.posted, strict=True) if p.partner_id is None]
+        refused.extend(zip(unmatched, outcome.problems, strict=True))
+    posted = [p for _, p in sorted(answers, key=lambda a: a[0])]
+    problems.extend(p for _, p in sorted(refused, key=lambda r: r[0]))
     log.info(
         "payments_posted",
         source=source,
@@ -188,6 +196,24 @@ async def _post_in_chunks(
         problems=len(problems),
     )
     return PaymentsPosted(payments=tuple(posted), problems=tuple(problems))
+
+
+def _chunks_by_payer(inputs: Sequence[PaymentInput]) -> list[list[int]]:
+    """Indexes of ``inputs`` in chunks of about :data:`CHUNK`, never splitting one payer's
+    payments (their order kept), payers in the order they first appear."""
+    by_payer: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(inputs):
+        by_payer[p.payer_inn].append(i)
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for indexes in by_payer.values():
+        current.extend(indexes)
+        if len(current) >= CHUNK:
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 async def _post(

@@ -7,7 +7,9 @@ clockwork runs each tick) charges the month: per subscription the proration, a l
 partner's document of the month's last day, the charge row, three outbox rows
 (``DocumentLineAdded``, ``SubscriptionCharged``, ``ChargeSubscription``). A second run, which
 must charge nothing, is timed too. Several runs at once (``--runners``) share the work through
-``FOR UPDATE SKIP LOCKED``.
+``FOR UPDATE SKIP LOCKED`` (their batches take turns on the month-end lock, so more runners do
+not go faster). At the end it checks the counts and that every document's totals, line count
+and positions agree with its lines.
 
     .venv/bin/python bench/subscriptions.py [--subscriptions 50000] [--partners 2000]
         [--runners 2]

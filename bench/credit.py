@@ -290,6 +290,30 @@ async def main(args: argparse.Namespace) -> None:
             capture_rate, capture_s = await rate(bus, captures, "CreditCaptured")
             print(f"capture, spread: {len(captures)} in {capture_s:.2f} s = {capture_rate:.0f}/s")
 
+            # every payer's credit line must exist before the statement, or its payments are
+            # answered unknown_payer (less work: a rosier figure); CreditTermsSet counted above
+            # can run ahead of the lines' rows being readable by a new transaction
+            missing = list(spread)
+            for _ in range(100):
+                answers = await asyncio.gather(
+                    *(
+                        bus.ask(
+                            GetBalance(correlation_id=p, occurred_at=now(), partner_id=p),
+                            bus.query_queries,
+                        )
+                        for p in missing
+                    )
+                )
+                missing = [
+                    p
+                    for p, body in zip(missing, answers, strict=True)
+                    if not Balance.model_validate_json(body).found
+                ]
+                if not missing:
+                    break
+                await asyncio.sleep(0.5)
+            assert not missing, f"{len(missing)} partners never registered"
+
             content = statement(args.partners, args.payments)
             started = time.perf_counter()
             read = parse_statement(content)

@@ -55,14 +55,14 @@ def finance_copy(event: Message) -> Event | None:
     kind = COPIES.get(type(event))  # type: ignore[arg-type]
     if kind is None:
         return None
-    body = event.model_dump(exclude={"message_id", "schema_version"})
-    return kind.model_validate(
-        {
-            **body,
-            "message_id": finance.finance_copy_id(kind.__name__, event.message_id),
-            "source_message_id": event.message_id,
-        }
-    )
+    # the credit event is validated already and the copy has the same fields plus its ids:
+    # construct it without validating every field again (a 10,000-payment statement makes
+    # ~20,000 copies)
+    body = {name: getattr(event, name) for name in type(event).model_fields}
+    del body["schema_version"]
+    body["message_id"] = finance.finance_copy_id(kind.__name__, event.message_id)
+    body["source_message_id"] = event.message_id
+    return kind.model_construct(**body)
 
 
 async def publish(tx: Transaction, messages: Iterable[Message]) -> None:

@@ -61,8 +61,10 @@ async def ensure_database(settings: PlatformSettings) -> None:
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            # another service may create it at the same moment
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            # another service may create it at the same moment: the loser of that race gets
+            # DuplicateDatabaseError, or a unique violation on pg_database when both passed
+            # the catalog check together
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()

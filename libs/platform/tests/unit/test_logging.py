@@ -16,6 +16,7 @@ def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     # capsys first, so the handler writes to the captured stderr
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    config = structlog.get_config()
     configure_logging("credit")
     try:
         yield
@@ -23,7 +24,7 @@ def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
         root.handlers[:] = handlers
         root.setLevel(level)
         structlog.contextvars.clear_contextvars()
-        structlog.reset_defaults()
+        structlog.configure(**config)  # what the session had (the root conftest's JSON)
 
 
 def lines(err: str) -> list[dict[str, object]]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from credit.service_layer import receivables
 from esd_contracts.credit.commands import (
     PaymentOrder,
     PostBankStatement,
@@ -344,3 +345,50 @@ class TestOverdueBlock:
         await harness.request(payments(order(payer, "0.01", "3")), PaymentsPosted)
         kind, _ = await harness.ask(reserve(partner, "1.00"))
         assert kind == "CreditReserved"
+
+
+class TestChunkedPosting:
+    async def test_interleaved_payers_over_several_chunks_keep_order_and_allocation(
+        self, harness: Harness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Chunks never split a payer: each partner's payments allocate in the order given, and
+        the answer lists every payment (and problem) in the order of the request."""
+        monkeypatch.setattr(receivables, "CHUNK", 2)
+        a, b = inn(), inn()
+        pa, pb = await harness.register(inn=a), await harness.register(inn=b)
+        day = today(harness)
+        await document(harness, pa, "ESD-2026-000701", "100.00", day - timedelta(days=2))
+        await document(harness, pa, "ESD-2026-000702", "100.00", day - timedelta(days=1))
+        await document(harness, pb, "ESD-2026-000703", "100.00", day - timedelta(days=1))
+        answer = await harness.request(
+            payments(
+                order(a, "100.00", "1"),
+                order(b, "60.00", "2"),
+                order("7700000001", "10.00", "3"),
+                order(a, "100.00", "4"),
+                order(b, "60.00", "5"),
+                order("7700000002", "10.00", "6"),
+            ),
+            PaymentsPosted,
+        )
+        assert [p.number for p in answer.payments] == ["1", "2", "3", "4", "5", "6"]
+        assert [p.status for p in answer.payments] == [
+            "posted",
+            "posted",
+            "unknown_payer",
+            "posted",
+            "posted",
+            "unknown_payer",
+        ]
+        assert [p.number for p in answer.problems] == ["3", "6"]
+        assert [[a.document for a in p.allocations] for p in answer.payments] == [
+            ["ESD-2026-000701"],
+            ["ESD-2026-000703"],
+            [],
+            ["ESD-2026-000702"],
+            ["ESD-2026-000703"],
+            [],
+        ]
+        assert answer.payments[4].unallocated == D("20.00")
+        assert (await harness.balance(pa)).debt == D("0.00")
+        assert (await harness.balance(pb)).debt == D("0.00")

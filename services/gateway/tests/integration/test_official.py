@@ -96,6 +96,17 @@ async def test_official_at_approval_is_stored_shown_and_published(running) -> No
         assert response.status_code == 200, response.text
         plain_id = response.json()["partner_id"]
 
+        by_xml = await _apply(client)  # the same body in XML
+        response = await client.post(
+            f"/api/v1/admin/applications/{by_xml}/approve",
+            content=b"<approval><official>true</official></approval>",
+            headers={**OPS, "Content-Type": "application/xml", "Accept": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        xml_id = response.json()["partner_id"]
+        shown = await client.get(f"/api/v1/admin/partners/{xml_id}", headers=OPS)
+        assert shown.json()["official"] is True
+
         shown = await client.get(f"/api/v1/admin/partners/{official_id}", headers=OPS)
         assert shown.json()["official"] is True
         shown = await client.get(f"/api/v1/admin/partners/{plain_id}", headers=OPS)

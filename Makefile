@@ -23,8 +23,12 @@ setup: $(STAMP) ## create .venv and install the workspace (uv)
 run: setup ## run every service and the gateway; prints URL, ops token, demo API key
 	$(BIN)/esd run
 
+# two workers, a test file each at a time: every test platform has its own database and vhost,
+# and most of a test's time is waiting on messages, so the two cores are used twice as well
+PYTEST_WORKERS ?= 2
+
 test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see README)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check .

@@ -62,6 +62,7 @@ class Soak:
     order_ids: list[str] = field(default_factory=list)
     etag: str | None = None
     payments: int = 0
+    not_modified: int = 0
 
 
 async def timed(soak: Soak, kind: str, request: Awaitable[httpx.Response]) -> httpx.Response | None:
@@ -126,7 +127,9 @@ async def one_request(http: httpx.AsyncClient, soak: Soak, kind: str) -> None:
     answer = await timed(soak, kind, request)
     if answer is not None:
         soak.kinds[kind].ok += 1
-        if kind == "export" and answer.headers.get("etag"):
+        if answer.status_code == 304:
+            soak.not_modified += 1
+        elif kind == "export" and answer.headers.get("etag"):
             soak.etag = answer.headers["etag"]
 
 
@@ -250,7 +253,8 @@ async def run(args: argparse.Namespace) -> bool:
                 load_after = os.getloadavg()
             report(soak, elapsed)
             print(
-                f"payments posted: {soak.payments}; load average after: "
+                f"payments posted: {soak.payments}; exports answered 304: {soak.not_modified}; "
+                f"load average after: "
                 f"{' '.join(f'{v:.2f}' for v in load_after)}"
             )
             return await consistency(settings.database_url, args.drain)

@@ -93,3 +93,14 @@ async def test_an_abandoned_rendering_releases_its_waiters() -> None:
     await asyncio.sleep(0.01)
     await stream.aclose()  # the client went away mid-feed
     assert await asyncio.wait_for(waiter, 1) is None
+
+
+def test_a_newer_feed_of_the_same_partner_and_format_replaces_the_old_one() -> None:
+    cache = FeedCache()
+    cache.put("tag-old", [b"a" * 10], slot=("p1", "json"))
+    cache.put("tag-other", [b"b" * 10], slot=("p1", "yml"))
+    cache.put("tag-new", [b"c" * 10], slot=("p1", "json"))
+    assert cache.get("tag-old") is None  # out of date: its tag can never be asked for again
+    assert cache.get("tag-new") is not None
+    assert cache.get("tag-other") is not None
+    assert len(cache) == 2

@@ -60,6 +60,7 @@ class FeedCache:
         self._sizes: dict[str, int] = {}
         self._total = 0
         self._inflight: dict[str, asyncio.Event] = {}
+        self._slots: dict[Hashable, str] = {}
         self._recent: OrderedDict[Hashable, tuple[float, Warm]] = OrderedDict()
         self._burst: tuple[float, float] | None = None
         """First and last change not yet rendered ahead."""
@@ -75,18 +76,30 @@ class FeedCache:
             self._entries.move_to_end(key)
         return chunks
 
-    def put(self, key: str, chunks: list[bytes]) -> None:
+    def put(self, key: str, chunks: list[bytes], slot: Hashable | None = None) -> None:
+        """Keep ``chunks`` under ``key``; a ``slot`` (a partner's format) keeps only its newest
+        feed: the one it replaces can never be asked for again, its tag being out of date."""
         size = sum(len(c) for c in chunks)
         if size > self.max_entry or key in self._entries:
             return
+        if slot is not None:
+            replaced = self._slots.get(slot)
+            if replaced is not None and replaced != key:
+                self._drop(replaced)
+            self._slots[slot] = key
         self._entries[key] = coalesced(chunks)
         self._sizes[key] = size
         self._total += size
         while self._total > self.max_bytes and self._entries:
-            old, _ = self._entries.popitem(last=False)
-            self._total -= self._sizes.pop(old)
+            self._drop(next(iter(self._entries)))
 
-    async def keep(self, key: str, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    def _drop(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._total -= self._sizes.pop(key)
+
+    async def keep(
+        self, key: str, body: AsyncIterator[bytes], slot: Hashable | None = None
+    ) -> AsyncIterator[bytes]:
         """``body`` passed through; kept under ``key`` once complete, unless too large.
 
         While it runs, :meth:`wait_for` callers of the same key wait for it."""
@@ -103,7 +116,7 @@ class FeedCache:
                         kept.append(chunk)
                 yield chunk
             if kept is not None:
-                self.put(key, kept)
+                self.put(key, kept, slot)
         finally:
             if self._inflight.get(key) is done:
                 del self._inflight[key]

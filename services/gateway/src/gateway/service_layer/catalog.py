@@ -148,7 +148,9 @@ async def export_feed(
         generated_at=state.latest_change or EPOCH,
         shop=Shop(url=gateway.settings.public_base_url or Shop().url),
     )
-    return Feed(etag, media_type, filename, cache.keep(etag, body) if since is None else body)
+    if since is None:  # a whole feed: kept, replacing this partner's older one of the format
+        body = cache.keep(etag, body, (partner_id, format))
+    return Feed(etag, media_type, filename, body)
 
 
 async def render_ahead(gateway: Gateway, partner_id: uuid.UUID, format: FeedFormat) -> None:

@@ -50,7 +50,9 @@ async def post_form(
     return await who.post(path, data={"_csrf": csrf_of(form.text), **data})
 
 
-async def onboard(client: httpx.AsyncClient, email: str) -> tuple[httpx.AsyncClient, str]:
+async def onboard(
+    client: httpx.AsyncClient, email: str, ops_token: str = OPS_TOKEN
+) -> tuple[httpx.AsyncClient, str]:
     """Apply in the portal, approve as ops in the portal, set the password: a signed-in user."""
     public = browser(client)
     applied = await post_form(
@@ -68,7 +70,7 @@ async def onboard(client: httpx.AsyncClient, email: str) -> tuple[httpx.AsyncCli
     assert applied.status_code == 200, applied.text
     assert 'id="applied"' in applied.text
     ops = browser(client)
-    signed = await post_form(ops, "/portal/ops/login", "/portal/ops/login", {"token": OPS_TOKEN})
+    signed = await post_form(ops, "/portal/ops/login", "/portal/ops/login", {"token": ops_token})
     assert signed.status_code == 303
     overview = await ops.get("/portal/ops")
     match = re.search(
@@ -397,6 +399,12 @@ async def test_distributor_sees_and_sets_its_partners_terms_only(running: Runnin
         p=uuid.UUID(sub_id),
     )
     assert terms == "77000.00/20"
+    # a price outside -100..1000 % is refused before anything is asked of the catalog
+    odd = await distributor.post(
+        f"/portal/my-partners/{sub_id}/terms",
+        data={"_csrf": csrf_of(mine.text), "limit": "1", "term_days": "1", "percent": "-150"},
+    )
+    assert odd.status_code == 422
     orders = await distributor.get(f"/portal/my-partners/{sub_id}/orders")
     assert orders.status_code == 200
     await distributor.aclose()

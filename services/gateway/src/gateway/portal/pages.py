@@ -38,6 +38,7 @@ from gateway.controllers.catalog import product_at_price
 from gateway.controllers.receivables import DistributorCreditController
 from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept
+from gateway.http.catalog_schemas import PriceAdjustmentBody, PriceRuleBody
 from gateway.http.deps import AuthenticatedPartner
 from gateway.http.errors import ApiError
 from gateway.http.presenters import decode_cursor, decode_order_cursor, encode_cursor, order_cursor
@@ -585,17 +586,27 @@ class PartnerPages(Controller):
         request: Request[Any, Any, Any],
         gateway: NamedDependency[Gateway],
     ) -> Response[Any]:
-        """The distributor sets a partner's credit terms: the API's own handler does it (its
-        checks, the ownership rule, the credit terms attributed to the distributor)."""
+        """The distributor sets a partner's credit terms and its price (a discount or markup
+        on every product, in percent): the API's own handler does it (its checks, the ownership
+        rule, the credit terms attributed to the distributor, the catalog's price rule)."""
         viewer = await partner_viewer(gateway, request)
         form = await auth.check_csrf(request)
+        percent_text = form.get("percent", "").replace(",", ".").replace(" ", "")
         try:
             limit = Decimal(form.get("limit", "").replace(",", ".").replace(" ", ""))
             term_days = int(form.get("term_days", ""))
+            percent = Decimal(percent_text) if percent_text else None
         except (InvalidOperation, ValueError):
-            return await _my_partners(request, gateway, viewer, "limit, term_days", 422)
+            return await _my_partners(request, gateway, viewer, "limit, term_days, %", 422)
         if not 0 <= term_days <= 365:
             return await _my_partners(request, gateway, viewer, "term_days: 0..365", 422)
+        if percent is not None and not (percent.is_finite() and -100 < percent <= 1000):
+            return await _my_partners(request, gateway, viewer, "%: -100..1000", 422)
+        price_rule = (
+            None
+            if percent is None
+            else PriceRuleBody(adjustments=[PriceAdjustmentBody(percent=percent)])
+        )
         caller = AuthenticatedPartner(
             _pid(viewer), viewer.reseller_id or "", viewer.live, uuid.UUID(int=0)
         )
@@ -603,7 +614,9 @@ class PartnerPages(Controller):
             await DistributorCreditController.set_terms.fn(
                 None,
                 partner_id=partner_id,
-                data=DistributorTermsUpdate(limit=limit, term_days=term_days),
+                data=DistributorTermsUpdate(
+                    limit=limit, term_days=term_days, price_rule=price_rule
+                ),
                 gateway=gateway,
                 partner=caller,
             )

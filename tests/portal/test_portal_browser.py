@@ -80,7 +80,7 @@ async def test_apply_approve_order_keys_balance_document(served: Served) -> None
         lambda p: (
             bool(CYRILLIC.search(p["name"]))
             and not p["required_fields"]
-        and p["kind"] == "key"
+            and p["kind"] == "key"
             and Decimal(p["price"]) < 5000
         )
     )

@@ -83,12 +83,8 @@ class OpsPages(Controller):
         try:
             approved = await onboarding.approve(gateway.service, gateway.secret_box, application_id)
         except Conflict as conflict:
-            return await _audited(
-                gateway,
-                request,
-                "approve",
-                application_id,
-                await _overview(request, gateway, viewer, error=conflict.detail, status=409),
+            return await _refused(
+                gateway, request, viewer, "approve", application_id, conflict.detail, 409
             )
         async with gateway.service.engine.connect() as conn:
             partner = await _partner_email(conn, approved.partner_id)
@@ -121,14 +117,10 @@ class OpsPages(Controller):
                 gateway.service, application_id, form.get("reason", "").strip()[:500] or "—"
             )
         except Conflict as conflict:
-            return await _audited(
-                gateway,
-                request,
-                "reject",
-                application_id,
-                await _overview(request, gateway, viewer, error=conflict.detail, status=409),
+            return await _refused(
+                gateway, request, viewer, "reject", application_id, conflict.detail, 409
             )
-        return await _audited(gateway, request, "reject", application_id, see_other("/portal/ops"))
+        return await _done(gateway, request, "reject", application_id)
 
     @post("/partners/{partner_id:uuid}/terms")
     async def terms(
@@ -145,17 +137,10 @@ class OpsPages(Controller):
         except (InvalidOperation, ValueError):
             limit, term_days = Decimal(-1), -1
         if not limit.is_finite() or limit < 0 or not 0 <= term_days <= 365:
-            return await _audited(
-                gateway,
-                request,
-                "terms",
-                partner_id,
-                await _overview(
-                    request, gateway, viewer, error="limit ≥ 0, term 0..365 days", status=422
-                ),
-            )
+            error = "limit ≥ 0, term 0..365 days"
+            return await _refused(gateway, request, viewer, "terms", partner_id, error, 422)
         await onboarding.set_credit_terms(gateway.service, partner_id, limit, term_days)
-        return await _audited(gateway, request, "terms", partner_id, see_other("/portal/ops"))
+        return await _done(gateway, request, "terms", partner_id)
 
     @post("/partners/{partner_id:uuid}/go-live")
     async def go_live(
@@ -175,14 +160,10 @@ class OpsPages(Controller):
                 await onboarding.record_contract(gateway.service, partner_id, number, signed_on)
             await onboarding.go_live(gateway.service, partner_id)
         except (Conflict, Refusal) as refusal:
-            return await _audited(
-                gateway,
-                request,
-                "go_live",
-                partner_id,
-                await _overview(request, gateway, viewer, error=refusal.detail, status=409),
+            return await _refused(
+                gateway, request, viewer, "go_live", partner_id, refusal.detail, 409
             )
-        return await _audited(gateway, request, "go_live", partner_id, see_other("/portal/ops"))
+        return await _done(gateway, request, "go_live", partner_id)
 
     @get("/stock")
     async def stock(
@@ -223,6 +204,27 @@ class OpsPages(Controller):
             payments=history.payments if history else (),
             terms=history.terms if history else (),
         )
+
+
+async def _refused(
+    gateway: Gateway,
+    request: Request[Any, Any, Any],
+    viewer: auth.Viewer,
+    action: str,
+    target: uuid.UUID,
+    error: str,
+    status: int,
+) -> Response[Any]:
+    """The ops overview again with why ``action`` was refused, audited as refused."""
+    page_ = await _overview(request, gateway, viewer, error=error, status=status)
+    return await _audited(gateway, request, action, target, page_)
+
+
+async def _done(
+    gateway: Gateway, request: Request[Any, Any, Any], action: str, target: uuid.UUID
+) -> Response[Any]:
+    """Back to the ops overview after ``action``, audited."""
+    return await _audited(gateway, request, action, target, see_other("/portal/ops"))
 
 
 async def _audited(

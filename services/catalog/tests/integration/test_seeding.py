@@ -12,6 +12,7 @@ from catalog.bootstrap import build_service
 from catalog.domain.demo_catalog import build_demo_catalog
 from catalog.service_layer.seeding import seed_demo_catalog
 from esd_contracts.catalog.events import ProductChanged
+from esd_platform.messaging import declare_topology, make_broker
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings
@@ -82,6 +83,16 @@ class TestDemoSeed:
 
     async def test_two_instances_starting_together_seed_once(self) -> None:
         async with isolated_settings() as settings:
+            # the race under test is the seeding in PostgreSQL. The broker's queues exist before
+            # (as after any earlier deploy): RabbitMQ 3.10 can close a connection with
+            # INTERNAL_ERROR when two consumers attach to a quorum queue in the very moment its
+            # first leader is elected, a broker race that is not this test's subject.
+            broker = make_broker(settings, "catalog-test")
+            await broker.connect()
+            try:
+                await declare_topology(broker)
+            finally:
+                await broker.stop()
             one, two = build_service(settings), build_service(settings)
             await asyncio.gather(one.start(), two.start())
             try:

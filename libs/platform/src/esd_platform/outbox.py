@@ -79,17 +79,19 @@ class Outbox:
         """Write ``messages`` in the caller's transaction; they leave only if it commits."""
         if not messages:
             return
-        await conn.execute(self._insert, [_row(m) for m in messages])
+        await conn.execute(self._insert, outbox_rows(messages))
 
-    def committed(self, messages: Sequence[Message]) -> None:
+    def committed(
+        self, messages: Sequence[Message], rows: list[dict[str, Any]] | None = None
+    ) -> None:
         """The transaction that staged ``messages`` committed: send them now (fast path), or
-        have the relay take a large batch at once."""
+        have the relay take a large batch at once. ``rows``: the rows it staged, if at hand."""
         if not messages:
             return
         if self._task is None or len(messages) > FAST_MAX:
             self.wake()
             return
-        task = asyncio.create_task(self._send_now([_row(m) for m in messages]))
+        task = asyncio.create_task(self._send_now(rows or outbox_rows(messages)))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
@@ -213,6 +215,11 @@ class _Row:
     correlation_id: str
     body: str
     traceparent: str | None = None
+
+
+def outbox_rows(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The outbox rows of ``messages``: bodies serialised once, in the staging trace context."""
+    return [_row(message) for message in messages]
 
 
 def _row(message: Message) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import aio_pika
 import esd_platform.outbox as outbox_module
 import pytest
 from esd_contracts.credit.commands import ReserveCredit
+from esd_contracts.credit.events import CreditRefused
 from esd_contracts.topology import DELIVERY_LIMIT
 from esd_platform.messaging import consumes, topic_exchange
 from esd_platform.service import Service
@@ -166,3 +167,75 @@ class TestOutboxAndInbox:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+class TestFoldedTransactionEdges:
+    """BEGIN travels with the inbox insert and the outbox insert with COMMIT, values inlined."""
+
+    async def test_any_text_reaches_the_outbox_unchanged(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, _ = running
+        await service.outbox.stop()  # keep the rows: nobody publishes or deletes them
+        nasty = "it's $$ $q0123456789ab$ \\ \\' '' ;COMMIT; -- ёж 🚀 \t\n end"
+        oid = uuid.uuid4()
+        event = CreditRefused(
+            correlation_id=oid,
+            occurred_at=datetime.now(UTC),
+            order_id=oid,
+            partner_id=uuid.uuid4(),
+            reason=nasty,
+        )
+        async with service.uow.transaction(uuid.uuid4()) as tx:
+            tx.publish(event, event)  # staged twice, kept once
+        async with service.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT id, body FROM outbox"))).all()
+        assert [(row.id, row.body) for row in rows] == [(event.message_id, event.model_dump_json())]
+        assert CreditRefused.model_validate_json(rows[0].body).reason == nasty
+
+    async def test_a_repeated_message_id_is_a_duplicate(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, _ = running
+        message_id = uuid.uuid4()
+        async with service.uow.transaction(message_id) as tx:
+            assert not tx.duplicate
+        async with service.uow.transaction(message_id) as tx:
+            assert tx.duplicate
+
+    async def test_failed_or_cancelled_transactions_leave_nothing_open(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, _ = running
+        failed, cancelled = uuid.uuid4(), uuid.uuid4()
+
+        async def fail() -> None:
+            async with service.uow.transaction(failed) as tx:
+                await tx.conn.execute(text("INSERT INTO effects VALUES (:o, 1)"), {"o": failed})
+                raise RuntimeError("rollback")
+
+        with pytest.raises(RuntimeError):
+            await fail()
+
+        async def slow() -> None:
+            async with service.uow.transaction(cancelled) as tx:
+                await tx.conn.execute(text("INSERT INTO effects VALUES (:o, 2)"), {"o": cancelled})
+                await tx.conn.execute(text("SELECT pg_sleep(5)"))
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # neither effect nor inbox row survived, and every pooled connection is usable
+        for _ in range(4):
+            async with service.uow.transaction(uuid.uuid4()) as tx:
+                assert not tx.duplicate
+        assert await count(service, "SELECT count(*) FROM effects") == 0
+        for message_id in (failed, cancelled):
+            async with service.uow.transaction(message_id) as tx:
+                assert not tx.duplicate
+
+        async def idle_in_transaction() -> bool:
+            stale = await count(
+                service,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%'",
+            )
+            return stale == 0
+
+        await wait_for(idle_in_transaction)

@@ -38,7 +38,10 @@ from esd_contracts.credit.events import (
     CreditReleased,
     CreditReserved,
     CreditTermsSet,
+    PartnerBlocked,
+    PartnerUnblocked,
     PaymentAllocated,
+    PaymentReceived,
 )
 from esd_contracts.credit.queries import GetBalance, GetCreditHistory, GetReceivablesAging
 from esd_contracts.envelope import Message, Query
@@ -156,6 +159,13 @@ ROUTES: tuple[Route, ...] = (
     Route("keys", UpdateVendorSubscription),  # orders: push a subscription change to the vendor
     Route("orders", SubscriptionProvisioned),  # keys: the vendor confirmed a subscription change
     Route("orders", VendorSubscriptionFailed),  # keys: the vendor refused it
+    # gateway: a partner's balance held in memory is forgotten when credit changes it (the
+    # partner's own orders forget it when they become final)
+    Route("gateway", CreditTermsSet),
+    Route("gateway", PaymentReceived),
+    Route("gateway", PaymentAllocated),
+    Route("gateway", PartnerBlocked),
+    Route("gateway", PartnerUnblocked),
 )
 
 QUERIES: tuple[type[Query], ...] = (

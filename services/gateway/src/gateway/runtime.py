@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -12,6 +12,13 @@ from esd_platform.service import Service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.queries import Queries
+from gateway.adapters.read_caches import (
+    AUTH_CHANNEL,
+    BALANCE_CHANNEL,
+    BalanceCache,
+    FinalOrders,
+    KeyCache,
+)
 from gateway.adapters.readiness import Probe
 from gateway.adapters.secret_box import SecretBox
 from gateway.adapters.waiters import OrderWaiters
@@ -33,9 +40,18 @@ class Gateway:
     """The embedded run: the service is attached to a shared broker started around it."""
     webhooks: WebhookDispatcher | None = None
     """Sends partners' signed callbacks; made from the settings at start unless given."""
+    api_keys: KeyCache = field(default_factory=KeyCache)
+    """Who each API key is, while the invalidation listener is up (``read_caches``)."""
+    final_orders: FinalOrders = field(default_factory=FinalOrders)
+
+    @functools.cached_property
+    def balances(self) -> BalanceCache:
+        return BalanceCache(self.settings.balance_cache_seconds)
 
     async def start(self) -> None:
         await self.service.start(broker_running=self.broker_running)
+        self.waiters.listen(AUTH_CHANNEL, self.api_keys.on_notify, self.api_keys.listening)
+        self.waiters.listen(BALANCE_CHANNEL, self.balances.on_notify, self.balances.listening)
         await self.waiters.start()
         await self.queries.start()
         if self.webhooks is None:

@@ -31,6 +31,12 @@ class GatewaySettings(BaseSettings):
     )
     download_ttl_days: int = Field(default=7, ge=1, description="Validity of download links")
     query_timeout: float = Field(default=5.0, description="Seconds a query to a service may take")
+    balance_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest a partner's balance is served from this process's memory; credit's "
+        "events and the partner's final orders invalidate it sooner (0 = ask credit every time)",
+    )
     # hardening (gateway.http.hardening): generous defaults; 0 turns a limit off
     rate_limit_per_second: float = Field(
         default=500.0, ge=0, description="Requests a second per partner, sustained (0 = no limit)"

@@ -363,7 +363,7 @@ async def list_orders(
 _FINALIZE = text(
     "UPDATE orders SET status = :status, reason = :reason, completed_at = :completed_at, "
     "document_number = coalesce(:document_number, document_number) "
-    "WHERE id = :id AND status = 'pending' RETURNING id"
+    "WHERE id = :id AND status = 'pending' RETURNING partner_id"
 )
 
 
@@ -375,8 +375,9 @@ async def finalize_order(
     reason: str | None = None,
     completed_at: datetime | None = None,
     document_number: str | None = None,
-) -> bool:
-    """pending → a final status, once; a later or repeated outcome changes nothing."""
+) -> uuid.UUID | None:
+    """pending → a final status, once (its partner's id); a later or repeated outcome changes
+    nothing (None)."""
     row = (
         await conn.execute(
             _FINALIZE,
@@ -389,7 +390,7 @@ async def finalize_order(
             },
         )
     ).first()
-    return row is not None
+    return None if row is None else row.partner_id
 
 
 async def mark_cancel_refused(conn: AsyncConnection, order_id: uuid.UUID) -> None:

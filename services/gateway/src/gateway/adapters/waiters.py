@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from esd_platform.logging import get_logger
@@ -35,6 +35,25 @@ class OrderWaiters:
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._channels: dict[str, Callable[[str], None]] = {}
+        self._state_listeners: list[Callable[[bool], None]] = []
+
+    def listen(
+        self,
+        channel: str,
+        on_notify: Callable[[str], None],
+        on_state: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Also deliver ``channel``'s payloads to ``on_notify`` on this connection (register
+        before ``start``); ``on_state(connected)`` hears when it is (re)established or lost,
+        so a cache invalidated through it is only trusted while it is up."""
+        self._channels[channel] = on_notify
+        if on_state is not None:
+            self._state_listeners.append(on_state)
+
+    def _state(self, connected: bool) -> None:
+        for listener in self._state_listeners:
+            listener(connected)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._keep_listening(), name="gateway-order-listener")
@@ -75,6 +94,13 @@ class OrderWaiters:
         with contextlib.suppress(ValueError):
             self.wake(uuid.UUID(payload))
 
+    @staticmethod
+    def _forward(on_notify: Callable[[str], None]) -> Callable[[object, int, str, str], None]:
+        def forward(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            on_notify(payload)
+
+        return forward
+
     async def _connect(self) -> asyncpg.Connection:
         url = make_url(self._settings.sqlalchemy_url)
         return await asyncpg.connect(
@@ -94,8 +120,11 @@ class OrderWaiters:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
+                for channel, on_notify in self._channels.items():
+                    await conn.add_listener(channel, self._forward(on_notify))
                 self._conn = conn
                 self._connected.set()
+                self._state(True)
                 delay = 0.2
                 # anything that finished while we were away: let its waiters re-read
                 self._wake_all()
@@ -107,6 +136,7 @@ class OrderWaiters:
                 log.exception("order_listener_failed")
             finally:
                 self._connected.clear()
+                self._state(False)
                 await self._close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

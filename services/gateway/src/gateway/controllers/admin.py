@@ -149,7 +149,9 @@ class AdminController(Controller):
     async def go_live(
         self, partner_id: FromPath[uuid.UUID], gateway: NamedDependency[Gateway]
     ) -> PartnerRead:
-        return partner_read(await onboarding.go_live(gateway.service, partner_id))
+        live = await onboarding.go_live(gateway.service, partner_id)
+        gateway.api_keys.forget_all()  # this process at once; the others hear it notified
+        return partner_read(live)
 
     @post(
         "/partners/{partner_id:uuid}/api-keys",
@@ -174,6 +176,7 @@ class AdminController(Controller):
         gateway: NamedDependency[Gateway],
     ) -> None:
         await onboarding.revoke_api_key(gateway.service, partner_id, key_id)
+        gateway.api_keys.forget_all()  # this process at once; the others hear it notified
 
 
 class MailController(Controller):

@@ -53,6 +53,20 @@ async def fetch_balance(
     return answer if answer.found else None
 
 
+async def current_balance(gateway: Gateway, partner_id: uuid.UUID) -> Balance | None:
+    """The balance now, from this process's memory when credit has announced no change since
+    (``adapters.read_caches.BalanceCache``), else from the credit service."""
+    cache, now = gateway.balances, gateway.service.clock.now()
+    cached: Balance | None = cache.get(partner_id, now)
+    if cached is not None:
+        return cached
+    generation = cache.generation(partner_id)
+    answer = await fetch_balance(gateway, partner_id, None)
+    if answer is not None:
+        cache.put(partner_id, generation, now, answer)
+    return answer
+
+
 def balance_read(answer: Balance) -> BalanceRead:
     return BalanceRead(
         currency=answer.currency,
@@ -84,7 +98,10 @@ class BalanceController(Controller):
         at: Annotated[datetime | None, QueryParameter(description=AT_DESCRIPTION)] = None,
     ) -> BalanceRead:
         at = checked_at(at)
-        answer = await fetch_balance(gateway, partner.partner_id, at)
+        if at is None:
+            answer = await current_balance(gateway, partner.partner_id)
+        else:
+            answer = await fetch_balance(gateway, partner.partner_id, at)
         if answer is None:
             if is_past(gateway, at):
                 raise ApiError(404, "not_found", "the credit line did not exist at that moment")

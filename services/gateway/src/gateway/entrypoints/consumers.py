@@ -5,6 +5,13 @@ from __future__ import annotations
 import uuid
 
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
+from esd_contracts.credit.events import (
+    CreditTermsSet,
+    PartnerBlocked,
+    PartnerUnblocked,
+    PaymentAllocated,
+    PaymentReceived,
+)
 from esd_contracts.orders.events import (
     CancellationRefused,
     OrderCancelled,
@@ -19,10 +26,13 @@ from sqlalchemy import text
 
 from gateway.adapters import catalog, repository
 from gateway.adapters.feed_cache import cache_for
+from gateway.adapters.read_caches import BALANCE_NOTIFY_SQL
 from gateway.adapters.waiters import NOTIFY_SQL
 from gateway.service_layer.webhook_delivery import stage_callback
 
 _NOTIFY = text(NOTIFY_SQL)
+_FINAL_NOTIFY = text(f"{NOTIFY_SQL}, {BALANCE_NOTIFY_SQL.removeprefix('SELECT ')}")
+_BALANCE_NOTIFY = text(BALANCE_NOTIFY_SQL)
 
 
 def build_router(uow: UnitOfWork) -> RabbitRouter:
@@ -35,8 +45,12 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
         async with uow.transaction(message_id) as tx:
             if tx.duplicate:
                 return
-            if await repository.finalize_order(tx.conn, order_id, status, **values):  # type: ignore[arg-type]
-                await tx.conn.execute(_NOTIFY, {"order_id": str(order_id)})
+            partner_id = await repository.finalize_order(tx.conn, order_id, status, **values)  # type: ignore[arg-type]
+            if partner_id is not None:
+                # waiters wake; the partner's balance (captured or released by now) is re-read
+                await tx.conn.execute(
+                    _FINAL_NOTIFY, {"order_id": str(order_id), "partner_id": str(partner_id)}
+                )
                 # the partner's callback commits with the outcome, or not at all
                 await stage_callback(tx.conn, order_id, uow.clock.now())
 
@@ -86,5 +100,31 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
                 return
             await repository.mark_cancel_refused(tx.conn, event.order_id)
             await tx.conn.execute(_NOTIFY, {"order_id": str(event.order_id)})
+
+    async def balance_changed(partner_id: uuid.UUID) -> None:
+        # a notification is idempotent: no inbox row; acked once PostgreSQL has sent it
+        async with uow.engine.connect() as conn:
+            await conn.execute(_BALANCE_NOTIFY, {"partner_id": str(partner_id)})
+            await conn.commit()
+
+    @consumes(router, "gateway", CreditTermsSet)
+    async def on_terms_set(event: CreditTermsSet) -> None:
+        await balance_changed(event.partner_id)
+
+    @consumes(router, "gateway", PaymentReceived)
+    async def on_payment_received(event: PaymentReceived) -> None:
+        await balance_changed(event.partner_id)
+
+    @consumes(router, "gateway", PaymentAllocated)
+    async def on_payment_allocated(event: PaymentAllocated) -> None:
+        await balance_changed(event.partner_id)
+
+    @consumes(router, "gateway", PartnerBlocked)
+    async def on_partner_blocked(event: PartnerBlocked) -> None:
+        await balance_changed(event.partner_id)
+
+    @consumes(router, "gateway", PartnerUnblocked)
+    async def on_partner_unblocked(event: PartnerUnblocked) -> None:
+        await balance_changed(event.partner_id)
 
     return router

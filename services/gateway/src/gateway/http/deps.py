@@ -1,7 +1,9 @@
 """Dependencies of the controllers (``provide_*``): the runtime and the caller's identity.
 
-Authentication is one indexed lookup of the key's SHA-256 per request and no cache, so a
-revoked key stops working with the very next request.
+Authentication is an indexed lookup of the key's SHA-256, kept per process in
+``gateway.api_keys`` (``adapters.read_caches.KeyCache``) while the invalidation listener is up:
+any change to a key or a partner notifies every worker, and the process that revokes a key also
+forgets at once, so a revoked key is refused by the very next request.
 """
 
 from __future__ import annotations
@@ -51,11 +53,18 @@ def _unauthorized(detail: str) -> ApiError:
 
 
 async def _partner_for(gateway: Gateway, token: str) -> AuthenticatedPartner | None:
+    hashed = key_hash(token)
+    cached: AuthenticatedPartner | None = gateway.api_keys.get(hashed)
+    if cached is not None:
+        return cached
+    generation = gateway.api_keys.generation
     async with gateway.reads.connect() as conn:
-        row = await repository.partner_by_key_hash(conn, key_hash(token))
+        row = await repository.partner_by_key_hash(conn, hashed)
     if row is None:
-        return None
-    return AuthenticatedPartner(row.partner_id, row.reseller_id, row.live, row.key_id)
+        return None  # unknown keys are not kept: a key issued a moment later must work
+    found = AuthenticatedPartner(row.partner_id, row.reseller_id, row.live, row.key_id)
+    gateway.api_keys.put(hashed, found, generation)
+    return found
 
 
 async def provide_partner(

@@ -159,6 +159,7 @@ class OpsPages(Controller):
                 )
                 await onboarding.record_contract(gateway.service, partner_id, number, signed_on)
             await onboarding.go_live(gateway.service, partner_id)
+            gateway.api_keys.forget_all()  # this process at once; the others hear it notified
         except (Conflict, Refusal) as refusal:
             return await _refused(
                 gateway, request, viewer, "go_live", partner_id, refusal.detail, 409

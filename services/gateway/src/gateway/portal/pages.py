@@ -497,6 +497,7 @@ class PartnerPages(Controller):
         viewer = await partner_viewer(gateway, request)
         await auth.check_csrf(request)
         await onboarding.revoke_api_key(gateway.service, _pid(viewer), key_id)
+        gateway.api_keys.forget_all()  # this process at once; the others hear it notified
         return see_other("/portal/api-keys")
 
     # -- subscriptions ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,11 +126,18 @@ def _replay(existing: Row[Any], print_: str) -> PlacedOrder:
 
 
 async def read_order(gateway: Gateway, partner_id: uuid.UUID, order_id: uuid.UUID) -> Row[Any]:
+    """The partner's order; a final one from memory once read (it never changes again)."""
+    cached = gateway.final_orders.get(order_id, partner_id)
+    if cached is not None:
+        row: Row[Any] = cached[0]
+        return row
     async with gateway.reads.connect() as conn:
-        row = await repository.order(conn, order_id, partner_id)
-    if row is None:
+        found = await repository.order(conn, order_id, partner_id)
+    if found is None:
         raise NotFound("order")
-    return row
+    if found.status in FINAL_STATUSES and found.status != "completed":
+        gateway.final_orders.put(found, ())  # a completed one is kept with its keys
+    return found
 
 
 async def wait_until_final(
@@ -163,11 +171,26 @@ async def order_keys(gateway: Gateway, row: Row[Any]) -> list[KeyLink]:
     """The keys of a completed order from the keys service, with signed download links."""
     if row.status != "completed":
         return []
-    return await keys_for(gateway, row.id, row.partner_id)
+    cached = gateway.final_orders.get(row.id, row.partner_id)
+    if cached is not None:
+        keys: Sequence[IssuedKey] = cached[1]
+    else:
+        keys = await issued_keys(gateway, row.id, row.partner_id)
+        if keys:  # a completed order's keys are never exchanged: kept with its row
+            gateway.final_orders.put(row, keys)
+    return [_link(gateway, row.id, key) for key in keys]
 
 
 async def keys_for(gateway: Gateway, order_id: uuid.UUID, partner_id: uuid.UUID) -> list[KeyLink]:
     """An order's keys from the keys service (its owner's only), with signed download links."""
+    keys = await issued_keys(gateway, order_id, partner_id)
+    return [_link(gateway, order_id, key) for key in keys]
+
+
+async def issued_keys(
+    gateway: Gateway, order_id: uuid.UUID, partner_id: uuid.UUID
+) -> list[IssuedKey]:
+    """An order's keys as the keys service keeps them (its owner's only)."""
     try:
         answer = await gateway.queries.ask(
             GetOrderKeys(
@@ -180,7 +203,7 @@ async def keys_for(gateway: Gateway, order_id: uuid.UUID, partner_id: uuid.UUID)
         )
     except QueryFailed as exc:
         raise Unavailable("the keys service did not answer; retry shortly") from exc
-    return [_link(gateway, order_id, key) for key in answer.keys]
+    return list(answer.keys)
 
 
 def _link(gateway: Gateway, order_id: uuid.UUID, key: IssuedKey) -> KeyLink:

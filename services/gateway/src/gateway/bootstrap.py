@@ -45,6 +45,7 @@ from gateway.entrypoints.consumers import build_router
 from gateway.http.deps import AuthenticatedPartner, provide_gateway, provide_partner
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.hardening import HardeningPlugin
+from gateway.http.hot_reads import HotReads
 from gateway.http.xml import XmlPlugin
 from gateway.runtime import Gateway
 from gateway.settings import GatewaySettings
@@ -129,4 +130,6 @@ def create_app(
         logging_config=None,
     )
     app.state.gateway = gateway
+    # in front of the handlers (inside Litestar's call, so the before_send hooks still apply)
+    app.asgi_handler = HotReads(app, app.asgi_handler)
     return app

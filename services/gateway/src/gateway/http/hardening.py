@@ -177,22 +177,78 @@ def _bearer(scope: Scope) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-class HardeningMiddleware:
-    """ASGI middleware of each route: size, rate and time limits."""
+class RateLimits:
+    """Per-partner (else per-client) token buckets: the settings' rate, or the partner's own
+    budget; in this process, or in PostgreSQL when several workers share the limits."""
 
     def __init__(
         self,
-        app: ASGIApp,
         settings: GatewaySettings,
         limiter: TokenBuckets,
-        partner_of_key: OrderedDict[str, str],
         budgets: PartnerBudgets | None = None,
     ) -> None:
-        self.app = app
         self.settings = settings
         self.limiter = limiter
-        self._partner_of_key = partner_of_key  # shared by every route's instance
+        self._partner_of_key: OrderedDict[str, str] = OrderedDict()
         self._budgets = budgets or PartnerBudgets()
+
+    @property
+    def shared(self) -> bool:
+        """Buckets in PostgreSQL: every request costs a round trip."""
+        return self.settings.rate_limit_store == "postgres" or (
+            self.settings.rate_limit_store == "auto" and self.settings.gateway_workers > 1
+        )
+
+    async def wait(self, scope: Scope, partner_id: str | None = None) -> float:
+        """0 when the request may go (a token is taken); else the seconds until it could.
+        ``partner_id``: the key's partner when the caller knows it already."""
+        token = _bearer(scope)
+        if token is not None and hmac.compare_digest(
+            token.encode(), self.settings.ops_token.encode()
+        ):
+            return 0.0
+        default_on = self.settings.rate_limit_per_second > 0
+        if token is None and not default_on:
+            return 0.0
+        bucket = f"partner:{partner_id}" if partner_id else await self._bucket_key(scope, token)
+        rate, burst = self.settings.rate_limit_per_second, self.settings.rate_limit_burst
+        if bucket.startswith("partner:"):
+            per_minute = await self._budgets.per_minute(scope, bucket.removeprefix("partner:"))
+            if per_minute is not None:
+                rate, burst = per_minute / 60.0, per_minute
+        if rate <= 0:
+            return 0.0
+        if self.shared:
+            engine = scope["app"].state.gateway.service.engine
+            return await take_shared(engine, bucket, rate, burst)
+        return self.limiter.take(bucket, rate, burst)
+
+    async def _bucket_key(self, scope: Scope, token: str | None) -> str:
+        """The partner of the key (looked up once per key per process), else the client."""
+        if token is not None:
+            hashed = key_hash(token)
+            partner = self._partner_of_key.get(hashed)
+            if partner is None:
+                gateway = scope["app"].state.gateway
+                async with gateway.service.engine.connect() as conn:
+                    row = await repository.partner_by_key_hash(conn, hashed)
+                if row is not None:
+                    partner = self._partner_of_key[hashed] = str(row.partner_id)
+                    if len(self._partner_of_key) > 10_000:
+                        self._partner_of_key.popitem(last=False)
+            if partner is not None:
+                return f"partner:{partner}"
+        client = scope.get("client")
+        return f"client:{client[0] if client else 'unknown'}"
+
+
+class HardeningMiddleware:
+    """ASGI middleware of each route: size, rate and time limits."""
+
+    def __init__(self, app: ASGIApp, settings: GatewaySettings, limits: RateLimits) -> None:
+        self.app = app
+        self.settings = settings
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -243,29 +299,7 @@ class HardeningMiddleware:
         return cast("Receive", counted)
 
     async def _check_rate(self, scope: Scope) -> None:
-        token = _bearer(scope)
-        if token is not None and hmac.compare_digest(
-            token.encode(), self.settings.ops_token.encode()
-        ):
-            return
-        default_on = self.settings.rate_limit_per_second > 0
-        if token is None and not default_on:
-            return
-        bucket = await self._bucket_key(scope, token)
-        rate, burst = self.settings.rate_limit_per_second, self.settings.rate_limit_burst
-        if bucket.startswith("partner:"):
-            per_minute = await self._budgets.per_minute(scope, bucket.removeprefix("partner:"))
-            if per_minute is not None:
-                rate, burst = per_minute / 60.0, per_minute
-        if rate <= 0:
-            return
-        if self.settings.rate_limit_store == "postgres" or (
-            self.settings.rate_limit_store == "auto" and self.settings.gateway_workers > 1
-        ):
-            engine = scope["app"].state.gateway.service.engine
-            wait = await take_shared(engine, bucket, rate, burst)
-        else:
-            wait = self.limiter.take(bucket, rate, burst)
+        wait = await self.limits.wait(scope)
         if wait > 0:
             raise ApiError(
                 429,
@@ -273,24 +307,6 @@ class HardeningMiddleware:
                 "request budget exceeded; retry after the time in Retry-After",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
-
-    async def _bucket_key(self, scope: Scope, token: str | None) -> str:
-        """The partner of the key (looked up once per key per process), else the client."""
-        if token is not None:
-            hashed = key_hash(token)
-            partner = self._partner_of_key.get(hashed)
-            if partner is None:
-                gateway = scope["app"].state.gateway
-                async with gateway.service.engine.connect() as conn:
-                    row = await repository.partner_by_key_hash(conn, hashed)
-                if row is not None:
-                    partner = self._partner_of_key[hashed] = str(row.partner_id)
-                    if len(self._partner_of_key) > 10_000:
-                        self._partner_of_key.popitem(last=False)
-            if partner is not None:
-                return f"partner:{partner}"
-        client = scope.get("client")
-        return f"client:{client[0] if client else 'unknown'}"
 
     async def _within_time(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.settings.request_timeout
@@ -371,11 +387,11 @@ class HardeningPlugin(InitPlugin):
         self.budgets = PartnerBudgets()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        settings, limiter, budgets = self.settings, self.limiter, self.budgets
-        partner_of_key: OrderedDict[str, str] = OrderedDict()
+        settings = self.settings
+        limits = RateLimits(settings, self.limiter, self.budgets)
 
         def middleware(app: ASGIApp) -> ASGIApp:
-            return HardeningMiddleware(app, settings, limiter, partner_of_key, budgets)
+            return HardeningMiddleware(app, settings, limits)
 
         app_config.middleware = [*app_config.middleware, middleware, audit.AuditMiddleware]
         app_config.before_send = [*app_config.before_send, security_headers, audit.record]
@@ -386,8 +402,9 @@ class HardeningPlugin(InitPlugin):
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Accept"],
             )
-        app_config.state["rate_limiter"] = limiter
-        app_config.state["partner_budgets"] = budgets
+        app_config.state["rate_limiter"] = self.limiter
+        app_config.state["partner_budgets"] = self.budgets
+        app_config.state["rate_limits"] = limits
         return app_config
 
 

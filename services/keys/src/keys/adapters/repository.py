@@ -25,13 +25,16 @@ _OUTCOME = text(
     "WHERE o.order_id = :order_id GROUP BY o.order_id"
 )
 _INSERT_KEYS = text(
-    "INSERT INTO issued_key "
+    # the keys and the order's 'issued' in one round trip
+    "WITH keys AS (INSERT INTO issued_key "
     "(key_id, order_id, position, partner_id, sku, source, key_hash, ciphertext, issued_at) "
     "SELECT k.key_id, :order_id, k.position, :partner_id, :sku, :source, k.key_hash, "
     "       k.ciphertext, :now "
     "FROM unnest(CAST(:key_ids AS uuid[]), CAST(:positions AS integer[]), "
     "            CAST(:hashes AS bytea[]), CAST(:ciphertexts AS text[])) "
-    "     AS k(key_id, position, key_hash, ciphertext)"
+    "     AS k(key_id, position, key_hash, ciphertext)) "
+    "UPDATE key_order SET status = 'issued', reason = NULL "
+    "WHERE order_id = :order_id AND status = 'pending'"
 )
 _FINISH = text(
     "UPDATE key_order SET status = :status, reason = :reason "
@@ -111,7 +114,6 @@ async def record_issued(
             "ciphertexts": [k.ciphertext for k in keys],
         },
     )
-    await conn.execute(_FINISH, {"order_id": request.order_id, "status": "issued", "reason": None})
     return key_ids
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -18,24 +19,27 @@ _COLUMNS = (
 )
 
 _INSERT = text(
-    f"INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, :partner_id, "
-    ":external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, :vat_amount, :test, "
-    ":key_source, :fields, :state, :reason, :document_number, :key_count, :completed_at, "
-    ":version, :vendor, :now, :now) ON CONFLICT DO NOTHING RETURNING order_id"
+    # the saga and its first history line in one round trip
+    f"WITH saga AS (INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, "
+    ":partner_id, :external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, "
+    ":vat_amount, :test, :key_source, :fields, :state, :reason, :document_number, :key_count, "
+    ":completed_at, :version, :vendor, :now, :now) ON CONFLICT DO NOTHING "
+    "RETURNING order_id, version, state), "
+    "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
+    "SELECT order_id, version, state, :cause, :now FROM saga) "
+    "SELECT order_id FROM saga"
 )
 _SELECT_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM sagas WHERE order_id = :order_id FOR UPDATE")
 _UPDATE = text(
-    # the transition and its history line in one round trip
+    # the transition and its history line in one round trip; the saga's start comes back for
+    # the duration metric of a saga that ends here
     "WITH moved AS (UPDATE sagas SET state = :state, reason = :reason, "
     "document_number = :document_number, key_count = :key_count, completed_at = :completed_at, "
     "version = version + 1, updated_at = :now WHERE order_id = :order_id AND version = :version "
-    "RETURNING order_id, version, state) "
-    "INSERT INTO saga_history (order_id, version, state, cause, at) "
-    "SELECT order_id, version, state, :cause, :now FROM moved"
-)
-_HISTORY = text(
-    "INSERT INTO saga_history (order_id, version, state, cause, at) "
-    "VALUES (:order_id, :version, :state, :cause, :now)"
+    "RETURNING order_id, version, state, created_at), "
+    "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
+    "SELECT order_id, version, state, :cause, :now FROM moved) "
+    "SELECT created_at FROM moved"
 )
 
 
@@ -66,21 +70,8 @@ def _params(saga: OrderSaga) -> dict[str, Any]:
 
 async def add(conn: AsyncConnection, saga: OrderSaga, cause: str) -> bool:
     """Insert a new saga; False when this order (or partner's external id) exists already."""
-    now = saga.now
-    inserted = (await conn.execute(_INSERT, {**_params(saga), "now": now})).first()
-    if inserted is None:
-        return False
-    await conn.execute(
-        _HISTORY,
-        {
-            "order_id": saga.order_id,
-            "version": 0,
-            "state": saga.state.value,
-            "cause": cause,
-            "now": now,
-        },
-    )
-    return True
+    params = {**_params(saga), "now": saga.now, "cause": cause}
+    return (await conn.execute(_INSERT, params)).first() is not None
 
 
 async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSaga | None:
@@ -96,9 +87,12 @@ async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSag
     return OrderSaga(**data)
 
 
-async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> None:
-    """Persist a transition (guarded by the version read) and record it in the history."""
-    result = await conn.execute(_UPDATE, {**_params(saga), "now": saga.now, "cause": cause})
-    if result.rowcount != 1:
+async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> datetime:
+    """Persist a transition (guarded by the version read) and record it in the history;
+    returns when the saga started."""
+    row = (await conn.execute(_UPDATE, {**_params(saga), "now": saga.now, "cause": cause})).first()
+    if row is None:
         raise RuntimeError(f"saga {saga.order_id} changed concurrently")
     saga.version += 1
+    started: datetime = row.created_at
+    return started

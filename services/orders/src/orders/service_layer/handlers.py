@@ -7,14 +7,11 @@ from esd_contracts.orders.commands import PlaceOrder
 from esd_platform.logging import get_logger
 from esd_platform.observability import observe_saga
 from esd_platform.uow import UnitOfWork
-from sqlalchemy import text
 
 from orders.adapters import repository
 from orders.domain.saga import FINAL, OrderSaga
 
 log = get_logger("esd.orders")
-
-_STARTED = text("SELECT created_at FROM sagas WHERE order_id = :order_id")
 
 
 async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> None:
@@ -43,8 +40,9 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
             return
         before = saga.state
         messages = saga.handle(message, uow.clock.now())
+        started = None
         if saga.state is not before or messages:
-            await repository.save(tx.conn, saga, type(message).__name__)
+            started = await repository.save(tx.conn, saga, type(message).__name__)
         tx.publish(*messages)
         if saga.state is not before:
             log.info(
@@ -54,8 +52,7 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
                 previous=before.value,
                 cause=type(message).__name__,
             )
-            if saga.state in FINAL:  # once per order: its saga's duration, by outcome
-                started = (await tx.conn.execute(_STARTED, {"order_id": order_id})).scalar()
-                took = (uow.clock.now() - started).total_seconds() if started else None
+            if saga.state in FINAL and started is not None:  # once per order, by outcome
+                took = (uow.clock.now() - started).total_seconds()
     if took is not None:  # committed
         observe_saga(saga.state.value, took)

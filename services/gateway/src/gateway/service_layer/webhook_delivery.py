@@ -33,7 +33,7 @@ from gateway.domain.webhooks import (
     signature,
     timestamped_signature,
 )
-from gateway.service_layer.callback_policy import check_before_send
+from gateway.service_layer.callback_policy import check_before_send, pinned_transport
 from gateway.settings import GatewaySettings
 
 log = get_logger("esd.gateway.webhooks")
@@ -112,7 +112,10 @@ class WebhookDispatcher:
         if not self._settings.webhooks_enabled or self._task is not None:
             return
         self._client = httpx.AsyncClient(
-            timeout=self._settings.webhook_timeout, follow_redirects=False, trust_env=False
+            timeout=self._settings.webhook_timeout,
+            follow_redirects=False,
+            trust_env=False,
+            transport=pinned_transport(self._service),  # connects to the addresses it checked
         )
         self._task = asyncio.create_task(self._run(), name="gateway-webhook-dispatcher")
 

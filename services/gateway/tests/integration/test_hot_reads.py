@@ -8,6 +8,7 @@ invalidation can explain a fresh answer.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -171,6 +172,12 @@ class TestBalance:
         assert shop.world.asked[shop.partner_id] == 1
         for header in ("x-content-type-options", "cache-control", "content-type"):
             assert first.headers[header] == second.headers[header]
+
+    async def test_reads_that_miss_together_send_one_query(self, shop: Shop) -> None:
+        answers_ = await asyncio.gather(*(shop.balance() for _ in range(20)))
+        assert {a.status_code for a in answers_} == {200}
+        assert {a.json()["debt"] for a in answers_} == {"1.00"}
+        assert shop.world.asked[shop.partner_id] == 1
 
     @pytest.mark.parametrize("index", range(5), ids=lambda i: f"event{i}")
     async def test_each_credit_event_of_the_partner_makes_the_next_read_fresh(

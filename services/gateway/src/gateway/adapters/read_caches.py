@@ -99,6 +99,9 @@ class BalanceCache(_Bounded[uuid.UUID, tuple[float, datetime, Any]]):
         self.monotonic = monotonic
         self._generations: dict[uuid.UUID, int] = {}
         self._epoch = 0
+        self.in_flight: dict[uuid.UUID, tuple[tuple[int, int], Any]] = {}
+        """A partner's balance query under way and the generation it was sent at (for
+        ``controllers.balance.current_balance``)."""
 
     def generation(self, partner_id: uuid.UUID) -> tuple[int, int]:
         return self._epoch, self._generations.get(partner_id, 0)

@@ -6,9 +6,10 @@ balance was then (debt, reservations, overdue state), not today's figures.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from esd_contracts.credit.queries import Balance, GetBalance
 from litestar import Controller, get
@@ -55,16 +56,28 @@ async def fetch_balance(
 
 async def current_balance(gateway: Gateway, partner_id: uuid.UUID) -> Balance | None:
     """The balance now, from this process's memory when credit has announced no change since
-    (``adapters.read_caches.BalanceCache``), else from the credit service."""
+    (``adapters.read_caches.BalanceCache``), else from the credit service — one query for all
+    the requests that miss together (a shop's connections after the entry expired), as long as
+    nothing was announced since that query went out."""
     cache, now = gateway.balances, gateway.service.clock.now()
     cached: Balance | None = cache.get(partner_id, now)
     if cached is not None:
         return cached
     generation = cache.generation(partner_id)
-    answer = await fetch_balance(gateway, partner_id, None)
+    flight = cache.in_flight.get(partner_id)
+    if flight is None or flight[0] != generation:
+        fetch = asyncio.ensure_future(fetch_balance(gateway, partner_id, None))
+        flight = cache.in_flight[partner_id] = (generation, fetch)
+        fetch.add_done_callback(lambda _: _landed(cache.in_flight, partner_id, flight))
+    answer: Balance | None = await asyncio.shield(flight[1])
     if answer is not None:
         cache.put(partner_id, generation, now, answer)
     return answer
+
+
+def _landed(in_flight: dict[uuid.UUID, Any], partner_id: uuid.UUID, flight: Any) -> None:
+    if in_flight.get(partner_id) is flight:
+        del in_flight[partner_id]
 
 
 def balance_read(answer: Balance) -> BalanceRead:

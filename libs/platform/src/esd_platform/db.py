@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from esd_platform.settings import PlatformSettings
 
+BURSTY = frozenset({"gateway"})
+"""Services whose load arrives in bursts from outside (HTTP intake): their pool may overflow."""
+
 
 def create_engine(settings: PlatformSettings, service: str, schema: str) -> AsyncEngine:
     """An async engine whose connections look in ``schema`` first."""
@@ -23,10 +26,12 @@ def create_engine(settings: PlatformSettings, service: str, schema: str) -> Asyn
         settings.sqlalchemy_url,
         # no pre-ping round trip per checkout: a dead connection fails its statement and the
         # message is nacked and redelivered (or the HTTP call answers 503). Overflow covers
-        # bursts (the gateway's HTTP intake): opened and closed with the burst, which the
-        # profile showed costs a backend start each, so the steady pool is sized for the load
+        # bursts (the gateway's HTTP intake): opened and closed with the burst. A consumer's
+        # load is steady and bounded by its prefetch, and there overflow connections were
+        # opened and closed all the time (40 new backends/s in bench/orders.py, each a fork,
+        # a connect handshake and a TLS probe): its handlers wait for a pooled connection
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_pool_size if service in BURSTY else 0,
         pool_timeout=30,
         pool_recycle=1800,
         connect_args={

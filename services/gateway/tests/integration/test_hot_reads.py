@@ -121,6 +121,27 @@ class Shop:
     async def balance(self, **headers: str) -> httpx.Response:
         return await self.world.client.get("/api/v1/balance", headers={**self.headers, **headers})
 
+    async def place(self, external_id: str) -> uuid.UUID:
+        placed = await self.world.client.post(
+            "/api/v1/orders",
+            json={"external_id": external_id, "sku": "KL-KIS-1Y", "quantity": 1},
+            headers=self.headers,
+        )
+        return uuid.UUID(placed.json()["id"])
+
+    async def rejected(self, order_id: uuid.UUID) -> None:
+        """The saga's outcome as the orders service would publish it."""
+        await publish(
+            self.world.gateway,
+            OrderRejected(
+                correlation_id=order_id,
+                occurred_at=NOW,
+                order_id=order_id,
+                partner_id=self.partner_id,
+                reason="credit_limit_exceeded",
+            ),
+        )
+
     async def debt(self) -> str:
         answer = await self.balance()
         assert answer.status_code == 200, answer.text
@@ -209,23 +230,9 @@ class TestBalance:
         self, shop: Shop, world: World
     ) -> None:
         assert await shop.debt() == "1.00"
-        placed = await world.client.post(
-            "/api/v1/orders",
-            json={"external_id": "o-1", "sku": "KL-KIS-1Y", "quantity": 1},
-            headers=shop.headers,
-        )
-        order_id = uuid.UUID(placed.json()["id"])
+        order_id = await shop.place("o-1")
         assert await shop.debt() == "1.00"  # pending: credit's own events tell the rest
-        await publish(
-            world.gateway,
-            OrderRejected(
-                correlation_id=order_id,
-                occurred_at=NOW,
-                order_id=order_id,
-                partner_id=shop.partner_id,
-                reason="credit_limit_exceeded",
-            ),
-        )
+        await shop.rejected(order_id)
         final = await world.client.get(f"/api/v1/orders/{order_id}?wait=10", headers=shop.headers)
         assert final.json()["status"] == "rejected"
         assert await shop.debt() == "2.00"  # at once: the same notification woke the waiter
@@ -327,12 +334,7 @@ class TestApiKeys:
 
 class TestFinalOrder:
     async def complete(self, shop: Shop, world: World, external_id: str) -> uuid.UUID:
-        placed = await world.client.post(
-            "/api/v1/orders",
-            json={"external_id": external_id, "sku": "KL-KIS-1Y", "quantity": 1},
-            headers=shop.headers,
-        )
-        order_id = uuid.UUID(placed.json()["id"])
+        order_id = await shop.place(external_id)
         await publish(
             world.gateway,
             OrderCompleted(
@@ -377,24 +379,10 @@ class TestFinalOrder:
         assert stranger.json()["code"] == "not_found"
 
     async def test_a_pending_order_is_never_kept(self, shop: Shop, world: World) -> None:
-        placed = await world.client.post(
-            "/api/v1/orders",
-            json={"external_id": "p-1", "sku": "KL-KIS-1Y", "quantity": 1},
-            headers=shop.headers,
-        )
-        path = f"/api/v1/orders/{placed.json()['id']}"
+        order_id = await shop.place("p-1")
+        path = f"/api/v1/orders/{order_id}"
         assert (await world.client.get(path, headers=shop.headers)).json()["status"] == "pending"
-        order_id = uuid.UUID(placed.json()["id"])
-        await publish(
-            world.gateway,
-            OrderRejected(
-                correlation_id=order_id,
-                occurred_at=NOW,
-                order_id=order_id,
-                partner_id=shop.partner_id,
-                reason="credit_limit_exceeded",
-            ),
-        )
+        await shop.rejected(order_id)
 
         async def rejected() -> bool:
             answer = await world.client.get(path, headers=shop.headers)

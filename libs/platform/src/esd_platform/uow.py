@@ -88,6 +88,12 @@ class UnitOfWork:
                 raise
         self.outbox.committed(tx.staged, rows)
 
+    def reading(self) -> AsyncConnection:
+        """A connection for a one-statement read (``async with uow.reading() as conn``): no
+        BEGIN/ROLLBACK around it, one round trip where ``engine.connect()`` costs three. Several
+        statements on it do not share a snapshot."""
+        return self._manual.connect()
+
     def _begin_with_inbox(self, message_id: uuid.UUID) -> str:
         checked = uuid.UUID(str(message_id))  # only a UUID's own characters are ever inlined
         return (

@@ -42,7 +42,7 @@ async def issue_keys(
     prepared = None
     if request.source == "vendor_api":
         # The remote call happens before the transaction; skip it when the set exists already.
-        async with uow.engine.connect() as conn:
+        async with uow.reading() as conn:
             done = await repository.outcome(conn, request.order_id)
         if done is None:
             prepared = await adapter.prepare(request)
@@ -111,7 +111,7 @@ def _failed(request: KeyRequest, reason: str, clock: Clock) -> KeysFailed:
 
 async def get_order_keys(query: GetOrderKeys, uow: UnitOfWork, cipher: KeyCipher) -> OrderKeys:
     """The plain keys of an order for its owner; for anyone else an empty answer."""
-    async with uow.engine.connect() as conn:
+    async with uow.reading() as conn:  # one statement: no BEGIN/ROLLBACK, once per order
         rows = await repository.order_keys(conn, query.order_id, query.partner_id)
     return OrderKeys(
         keys=tuple(

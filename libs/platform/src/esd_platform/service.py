@@ -29,6 +29,8 @@ from esd_platform.outbox import Outbox
 from esd_platform.settings import PlatformSettings
 from esd_platform.uow import UnitOfWork
 
+ATTACH_ATTEMPTS = 5
+
 Hook = Callable[["Service"], Awaitable[None]]
 
 
@@ -103,15 +105,35 @@ class Service:
             if broker_running:  # subscribed after the broker started: start it by hand
                 await clock.start()
         if not broker_running:
-            await self.broker.connect()
-            await declare_topology(self.broker)
-            await self.broker.start()
+            await self._attach_broker()
         self.outbox.start()
         for hook in self._on_start:
             await hook(self)
         self._started = True
         self._broker_external = broker_running
         self.log.info("service_started", schema=self.schema)
+
+    async def _attach_broker(self) -> None:
+        """Connect, declare the topology and start consuming — from scratch again after a
+        broker error on the way: RabbitMQ 3.10 may close a channel with INTERNAL_ERROR while a
+        quorum queue elects its first leader (several services starting together), and a broker
+        still coming up refuses connections for a moment. Gives up after
+        ``ATTACH_ATTEMPTS`` (about 15 s), so a wrong URL still fails the start."""
+        delay = 0.5
+        for attempt in range(1, ATTACH_ATTEMPTS + 1):
+            try:
+                await self.broker.connect()
+                await declare_topology(self.broker)
+                await self.broker.start()
+                return
+            except Exception as exc:
+                if attempt == ATTACH_ATTEMPTS:
+                    raise
+                self.log.warning("broker_attach_retried", attempt=attempt, error=repr(exc)[:300])
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()  # channel, connection and subscribers: anew
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
         """Graceful: stop consuming, let in-flight handlers finish, flush the outbox."""

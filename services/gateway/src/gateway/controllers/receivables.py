@@ -431,6 +431,57 @@ async def _own_partner(
         raise ApiError(404, "not_found", "partner not found")
 
 
+async def set_partner_terms(
+    gateway: Gateway,
+    distributor: AuthenticatedPartner,
+    partner_id: uuid.UUID,
+    data: DistributorTermsUpdate,
+) -> TermsRead:
+    """A distributor sets the credit terms and/or price rule of a partner under it (the API's
+    ``PUT .../terms`` and the portal's form); 404 for anyone else's partner."""
+    credit = data.limit is not None or data.term_days is not None
+    if credit and (data.limit is None or data.term_days is None):
+        raise ApiError(422, "validation_error", "limit and term_days go together")
+    if not credit and data.price_rule is None:
+        raise ApiError(422, "validation_error", "give limit and term_days, a price_rule, or both")
+    if data.limit is not None and (
+        not data.limit.is_finite() or data.limit < 0 or data.limit >= MAX_AMOUNT
+    ):
+        raise ApiError(422, "validation_error", "limit must be a non-negative amount")
+    await _own_partner(gateway, distributor, partner_id)
+    set_by = f"distributor:{distributor.reseller_id}"
+    # the price rule first: the catalog may refuse it (422), and then nothing has changed
+    rule = (
+        await apply_price_rule(gateway, "partner", partner_id, data.price_rule)
+        if data.price_rule is not None
+        else None
+    )
+    if data.limit is None or data.term_days is None:
+        return TermsRead(partner_id=partner_id, set_by=set_by, price_rule=rule)
+    limit = data.limit.quantize(Decimal("0.01"))
+    service = gateway.service
+    async with service.uow.transaction() as tx:
+        if not await repository.set_partner_terms(tx.conn, partner_id, limit, data.term_days):
+            raise ApiError(404, "not_found", "partner not found")
+        tx.publish(
+            SetCreditTerms(
+                correlation_id=partner_id,
+                occurred_at=service.clock.now(),
+                partner_id=partner_id,
+                limit=limit,
+                term_days=data.term_days,
+                set_by=set_by,
+            )
+        )
+    return TermsRead(
+        partner_id=partner_id,
+        set_by=set_by,
+        limit=money(limit),
+        term_days=data.term_days,
+        price_rule=rule,
+    )
+
+
 class DistributorCreditController(Controller):
     """A regional distributor's view of the partners under it: their credit terms and balance."""
 
@@ -449,49 +500,7 @@ class DistributorCreditController(Controller):
         gateway: NamedDependency[Gateway],
         partner: NamedDependency[AuthenticatedPartner],
     ) -> TermsRead:
-        credit = data.limit is not None or data.term_days is not None
-        if credit and (data.limit is None or data.term_days is None):
-            raise ApiError(422, "validation_error", "limit and term_days go together")
-        if not credit and data.price_rule is None:
-            raise ApiError(
-                422, "validation_error", "give limit and term_days, a price_rule, or both"
-            )
-        if data.limit is not None and (
-            not data.limit.is_finite() or data.limit < 0 or data.limit >= MAX_AMOUNT
-        ):
-            raise ApiError(422, "validation_error", "limit must be a non-negative amount")
-        await _own_partner(gateway, partner, partner_id)
-        set_by = f"distributor:{partner.reseller_id}"
-        # the price rule first: the catalog may refuse it (422), and then nothing has changed
-        rule = (
-            await apply_price_rule(gateway, "partner", partner_id, data.price_rule)
-            if data.price_rule is not None
-            else None
-        )
-        if data.limit is None or data.term_days is None:
-            return TermsRead(partner_id=partner_id, set_by=set_by, price_rule=rule)
-        limit = data.limit.quantize(Decimal("0.01"))
-        service = gateway.service
-        async with service.uow.transaction() as tx:
-            if not await repository.set_partner_terms(tx.conn, partner_id, limit, data.term_days):
-                raise ApiError(404, "not_found", "partner not found")
-            tx.publish(
-                SetCreditTerms(
-                    correlation_id=partner_id,
-                    occurred_at=service.clock.now(),
-                    partner_id=partner_id,
-                    limit=limit,
-                    term_days=data.term_days,
-                    set_by=set_by,
-                )
-            )
-        return TermsRead(
-            partner_id=partner_id,
-            set_by=set_by,
-            limit=money(limit),
-            term_days=data.term_days,
-            price_rule=rule,
-        )
+        return await set_partner_terms(gateway, partner, partner_id, data)
 
     @get("/{partner_id:uuid}/balance", summary="The balance of a partner under this distributor")
     async def balance(

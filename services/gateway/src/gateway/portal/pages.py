@@ -35,7 +35,7 @@ from gateway.adapters import repository
 from gateway.adapters.queries import QueryFailed
 from gateway.controllers.balance import fetch_balance
 from gateway.controllers.catalog import product_at_price
-from gateway.controllers.receivables import DistributorCreditController
+from gateway.controllers.receivables import set_partner_terms
 from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept
 from gateway.http.catalog_schemas import PriceAdjustmentBody, PriceRuleBody
@@ -612,14 +612,11 @@ class PartnerPages(Controller):
             _pid(viewer), viewer.reseller_id or "", viewer.live, uuid.UUID(int=0)
         )
         try:
-            await DistributorCreditController.set_terms.fn(
-                None,
-                partner_id=partner_id,
-                data=DistributorTermsUpdate(
-                    limit=limit, term_days=term_days, price_rule=price_rule
-                ),
-                gateway=gateway,
-                partner=caller,
+            await set_partner_terms(
+                gateway,
+                caller,
+                partner_id,
+                DistributorTermsUpdate(limit=limit, term_days=term_days, price_rule=price_rule),
             )
         except ApiError as refused:
             if refused.status == 404:

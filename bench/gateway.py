@@ -118,7 +118,9 @@ def measure_hello(run: tuple[int, int, int]) -> dict[str, float]:
         hello.wait(timeout=15)
 
 
-async def measure_gateway(run: tuple[int, int, int]) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+async def measure_gateway(
+    run: tuple[int, int, int],
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     os.environ.update(  # the platform inherits these: no rate limiting in the way of the load
         ESD_RATE_LIMIT_PER_SECOND="1000000", ESD_RATE_LIMIT_BURST="1000000"
     )

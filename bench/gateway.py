@@ -63,7 +63,7 @@ def wrk(
     }
 
 
-def hello_world() -> subprocess.Popen[bytes]:
+def hello_world(workers: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(HERE))
     return subprocess.Popen(
         [
@@ -75,7 +75,7 @@ def hello_world() -> subprocess.Popen[bytes]:
             "--port",
             str(HELLO_PORT),
             "--workers",
-            "1",
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -103,8 +103,8 @@ def row(name: str, figures: dict[str, float], yardstick: float) -> str:
     )
 
 
-def measure_hello(run: tuple[int, int, int]) -> dict[str, float]:
-    hello = hello_world()
+def measure_hello(run: tuple[int, int, int], workers: int) -> dict[str, float]:
+    hello = hello_world(workers)
     try:
         for _ in range(100):
             try:
@@ -119,10 +119,12 @@ def measure_hello(run: tuple[int, int, int]) -> dict[str, float]:
 
 
 async def measure_gateway(
-    run: tuple[int, int, int],
+    run: tuple[int, int, int], workers: int
 ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     os.environ.update(  # the platform inherits these: no rate limiting in the way of the load
-        ESD_RATE_LIMIT_PER_SECOND="1000000", ESD_RATE_LIMIT_BURST="1000000"
+        ESD_RATE_LIMIT_PER_SECOND="1000000",
+        ESD_RATE_LIMIT_BURST="1000000",
+        ESD_GATEWAY_WORKERS=str(workers),
     )
     async with isolated_settings() as settings:
         processes = start_platform(settings)
@@ -149,6 +151,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="granian workers, the gateway's and hello-world's"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -157,12 +162,12 @@ def main() -> None:
         f"; load average before: {os.getloadavg()[0]:.2f}"
     )
     run = (args.seconds, args.connections, args.threads)
-    bare = measure_hello(run)
-    health, balance, order = asyncio.run(measure_gateway(run))
+    bare = measure_hello(run, args.workers)
+    health, balance, order = asyncio.run(measure_gateway(run, args.workers))
     print(f"\nwrk, {args.connections} connections, {args.threads} threads, {args.seconds} s each")
     print("| request | requests/s | p50 | p99 | non-2xx | vs hello-world |")
     print("| --- | --- | --- | --- | --- | --- |")
-    print(row("bare Litestar hello-world (granian, 1 worker)", bare, bare["rps"]))
+    print(row(f"bare Litestar hello-world (granian, {args.workers} worker(s))", bare, bare["rps"]))
     print(row("GET /health (no auth: Litestar and the middleware)", health, bare["rps"]))
     print(row("GET /api/v1/balance (repeated: from memory)", balance, bare["rps"]))
     print(row("GET /api/v1/orders/{id} (completed, repeated)", order, bare["rps"]))

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from esd_platform.testing import isolated_settings
 from gateway.bootstrap import create_app
-from gateway.http.hardening import SECURITY_HEADERS, TokenBuckets, take_shared
+from gateway.http import hardening
+from gateway.http.hardening import SECURITY_HEADERS, SharedBuckets, TokenBuckets, take_shared
 from gateway.service_layer import ordering
 from gateway.settings import GatewaySettings
 from gateway.testing import in_loop_client
@@ -301,6 +302,39 @@ class TestSharedBuckets:
         assert await take_shared(engine, key, rate=20.0, burst=1) > 0
         await asyncio.sleep(0.1)
         assert await take_shared(engine, key, rate=20.0, burst=1) == 0
+
+    async def test_workers_lease_a_few_tokens_per_round_trip_never_more_than_the_bucket(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = world.app.state.gateway.service.engine
+        key = f"partner:{uuid.uuid4()}"
+        trips = 0
+        real = hardening.take_tokens
+
+        async def counted(*args: Any, **kwargs: Any) -> tuple[int, float]:
+            nonlocal trips
+            trips += 1
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(hardening, "take_tokens", counted)
+        workers = (SharedBuckets(), SharedBuckets())  # two processes sharing one bucket
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waits = [await workers[i % 2].take(engine, key, rate=100.0, burst=40) for i in range(30)]
+        assert all(w == 0 for w in waits)
+        assert trips <= 10  # tokens come five per round trip, not one
+        waits += [await workers[i % 2].take(engine, key, rate=100.0, burst=40) for i in range(50)]
+        elapsed = loop.time() - started
+        admitted = sum(1 for w in waits if w == 0)
+        assert 40 <= admitted <= 40 + 100 * elapsed + 1  # the burst, and only what refilled
+        assert any(w > 0 for w in waits)
+
+    async def test_a_small_budget_is_still_exact_across_workers(self, world: World) -> None:
+        engine = world.app.state.gateway.service.engine
+        key = f"partner:{uuid.uuid4()}"
+        workers = (SharedBuckets(), SharedBuckets())
+        waits = [await workers[i % 2].take(engine, key, rate=3 / 60, burst=3) for i in range(6)]
+        assert [w == 0 for w in waits] == [True, True, True, False, False, False]
 
     async def test_the_middleware_uses_them_when_configured(
         self, world: World, monkeypatch: pytest.MonkeyPatch

@@ -280,9 +280,11 @@ class TestBalance:
         assert moved.status_code == 200
         assert await shop.debt() == "2.00"
 
+    @pytest.mark.parametrize("store", ["memory", "postgres"])
     async def test_replayed_answers_take_tokens_from_the_partners_budget(
-        self, shop: Shop, world: World
+        self, shop: Shop, world: World, store: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(world.gateway.settings, "rate_limit_store", store)
         budget = await world.client.put(
             f"/api/v1/admin/partners/{shop.partner_id}/rate-limit",
             json={"per_minute": 3},

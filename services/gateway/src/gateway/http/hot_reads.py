@@ -14,9 +14,9 @@ The caller is known only from ``gateway.api_keys`` (the authentication cache, in
 any key or partner change); an unknown key, a key the cache does not hold, a query string, a
 body, or a refusal of any kind goes to the app, which answers it in full. A replayed answer
 takes its token from the same rate limits as the app's (a refused one goes to the app for its
-429) and passes the same ``before_send`` hooks (security headers). Where the rate limits live in
-PostgreSQL (several workers) this layer stands aside: a round trip per request would be the
-cost it exists to avoid. Replays are counted in ``esd_gateway_hot_read_hits_total``; they are
+429) and passes the same ``before_send`` hooks (security headers); with several workers those
+limits are leased from PostgreSQL a few tokens at a time (``hardening.SharedBuckets``). Replays
+are counted in ``esd_gateway_hot_read_hits_total``; they are
 not in the per-route request metrics, which only the app's middleware records.
 """
 
@@ -113,7 +113,7 @@ class HotReads:
         state = self.app.state
         gateway = state.get("gateway")
         limits = state.get("rate_limits")
-        if token is None or gateway is None or limits is None or limits.shared:
+        if token is None or gateway is None or limits is None:
             return None
         return gateway, limits, token, accept, match.group(1)
 

@@ -66,12 +66,20 @@ async def current_balance(gateway: Gateway, partner_id: uuid.UUID) -> Balance | 
     generation = cache.generation(partner_id)
     flight = cache.in_flight.get(partner_id)
     if flight is None or flight[0] != generation:
-        fetch = asyncio.ensure_future(fetch_balance(gateway, partner_id, None))
+        fetch = asyncio.ensure_future(_fetch_and_keep(gateway, partner_id, generation, now))
         flight = cache.in_flight[partner_id] = (generation, fetch)
         fetch.add_done_callback(lambda _: _landed(cache.in_flight, partner_id, flight))
     answer: Balance | None = await asyncio.shield(flight[1])
+    return answer
+
+
+async def _fetch_and_keep(
+    gateway: Gateway, partner_id: uuid.UUID, generation: Any, now: datetime
+) -> Balance | None:
+    """Kept before the query counts as landed, so a read arriving just after finds it."""
+    answer = await fetch_balance(gateway, partner_id, None)
     if answer is not None:
-        cache.put(partner_id, generation, now, answer)
+        gateway.balances.put(partner_id, generation, now, answer)
     return answer
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 from esd_platform.testing import isolated_settings
+from orders import stop_platform
 
 OPS_TOKEN = "bench-ops-token"
 PORT = int(os.environ.get("ESD_BENCH_PORT", "18081"))
@@ -48,7 +49,8 @@ def start(settings: Any) -> list[subprocess.Popen[bytes]]:
         ESD_LOG_LEVEL="WARNING",
     )
     return [
-        subprocess.Popen([sys.executable, "-m", name], env=env) for name in ("catalog", "gateway")
+        subprocess.Popen([sys.executable, "-m", name], env=env, start_new_session=True)
+        for name in ("catalog", "gateway")
     ]
 
 
@@ -364,13 +366,7 @@ async def main() -> None:
                         args.large_formats.split(","),
                     )
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_platform(processes)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from esd_platform.testing import isolated_settings
-from orders import BASE, PORT, prepare, start_platform
+from orders import BASE, PORT, prepare, start_platform, stop_platform
 
 HELLO_PORT = PORT + 10
 HERE = Path(__file__).resolve().parent
@@ -136,13 +136,7 @@ async def measure_gateway(
             balance = await asyncio.to_thread(wrk, f"{BASE}/api/v1/balance", headers, *run)
             order = await asyncio.to_thread(wrk, f"{BASE}/api/v1/orders/{order_id}", headers, *run)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_platform(processes)
     return health, balance, order
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import signal
@@ -54,16 +55,37 @@ def start_platform(
     )
     names = [*BACKEND, *(["keys"] * extra_keys), "gateway"]
     if profile is None:
-        return [subprocess.Popen([sys.executable, "-m", name], env=env) for name in names]
+        return [
+            subprocess.Popen([sys.executable, "-m", name], env=env, start_new_session=True)
+            for name in names
+        ]
     # each process under py-spy (sampling, collapsed stacks), written when the process stops
     profile.mkdir(parents=True, exist_ok=True)
     return [
         subprocess.Popen(
             [*SPY_ARGS, str(out), "--", sys.executable, "-m", name],
             env=env,
+            start_new_session=True,
         )
         for out, name in ((profile / f"{n}-{i}.txt", n) for i, n in enumerate(names))
     ]
+
+
+def stop_platform(children: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM) -> None:
+    """Stop what start_platform started: ``sig`` to each (py-spy writes its profile on SIGINT),
+    kill what does not stop in 15 s, then whatever is left of each one's process group (a
+    granian worker whose parent died would keep the port for the next run)."""
+    for child in children:
+        child.send_signal(sig)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    for child in children:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
 
 
 async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str, str], str]:
@@ -238,10 +260,7 @@ async def main() -> None:
                 full = await full_speed(http, headers, sku, args.full, args.concurrency)
                 show(f"full speed c={args.concurrency}", full)
         finally:
-            for child in children:
-                child.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
-            for child in children:
-                child.wait(timeout=30)
+            stop_platform(children, signal.SIGINT if args.profile else signal.SIGTERM)
         if args.no_baseline:
             return
         base = await run_baseline(

@@ -21,7 +21,6 @@ import datetime
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -35,7 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from esd_platform.testing import isolated_settings
-from orders import BASE, OPS_TOKEN, prepare, start_platform
+from orders import BASE, OPS_TOKEN, prepare, start_platform, stop_platform
 
 PAYER_INN = "7707083893"  # the partner prepare() approves
 SCHEMAS = ("catalog", "orders", "credit", "keys", "billing", "gateway")
@@ -259,13 +258,7 @@ async def run(args: argparse.Namespace) -> bool:
             )
             return await consistency(settings.database_url, args.drain)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_platform(processes)
 
 
 def main() -> None:

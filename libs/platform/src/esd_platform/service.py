@@ -19,6 +19,7 @@ from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue, RabbitRouter
 from faststream.rabbit.subscriber import RabbitSubscriber
 from sqlalchemy import text
 
+from esd_platform.allocator import tune_allocator
 from esd_platform.clock import Clock
 from esd_platform.db import create_engine, ensure_database
 from esd_platform.logging import configure_logging, get_logger
@@ -207,6 +208,7 @@ class Service:
 
     def run(self) -> None:
         """``main`` of a service process: start, serve until SIGTERM/SIGINT, stop gracefully."""
+        tune_allocator()
         configure_logging(self.name, self.settings.log_level)
         asyncio.run(self._serve())
 

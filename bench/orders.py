@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline import HOPS, run_baseline
@@ -38,6 +39,7 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 SPY_ARGS = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-r", "200"]
+SPY_ARGS += ["--subprocesses"]  # the gateway's granian worker is a child of its main process
 SPY_ARGS += ["-f", "raw", "-o"]
 
 
@@ -226,6 +228,51 @@ async def full_speed(
     return summary([r[0] for r in results], [r[1] for r in results], time.perf_counter() - started)
 
 
+def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU (user + system) used so far by each platform process (with its children, e.g.
+    granian's worker), by RabbitMQ, by PostgreSQL's backends and by this driver."""
+
+    def tree(proc: psutil.Process) -> float:
+        total = 0.0
+        for one in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = one.cpu_times()
+                total += times.user + times.system
+        return total
+
+    used: dict[str, float] = {}
+    for child in children:
+        name = child.args[-1] if isinstance(child.args, list) else str(child.args)
+        with contextlib.suppress(psutil.Error):
+            used[name] = used.get(name, 0.0) + tree(psutil.Process(child.pid))
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        label = None
+        if proc.info["name"] in ("beam.smp", "erl_child_setup", "inet_gethost", "epmd"):
+            label = "rabbitmq"
+        elif proc.info["name"] == "postgres" or (proc.info["cmdline"] or [""])[0].startswith(
+            "postgres"
+        ):
+            label = "postgresql"
+        if label is not None:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                used[label] = used.get(label, 0.0) + times.user + times.system
+    me = psutil.Process().cpu_times()
+    used["bench driver"] = me.user + me.system
+    return used
+
+
+def show_cpu(before: dict[str, float], after: dict[str, float], orders: float) -> None:
+    """Milliseconds of CPU per completed order, per process."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    parts = "  ".join(
+        f"{name}={seconds * 1000 / orders:.1f}"
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+    )
+    total = sum(spent.values()) * 1000 / orders
+    print(f"  cpu ms/order: total={total:.1f}  {parts}", flush=True)
+
+
 def show(name: str, figures: dict[str, float]) -> None:
     print(f"{name:<28}" + "  ".join(f"{k}={v:,.1f}" for k, v in figures.items()), flush=True)
 
@@ -253,12 +300,14 @@ async def main() -> None:
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:
                 headers, sku = await prepare(http, settings.database_url)
                 await full_speed(http, headers, sku, 200, 16)  # warm-up
-                show(
-                    f"fixed {args.rate:g}/s x {args.seconds:g}s",
-                    await fixed_rate(http, headers, sku, args.rate, args.seconds),
-                )
+                before = cpu_seconds(children)
+                fixed = await fixed_rate(http, headers, sku, args.rate, args.seconds)
+                show(f"fixed {args.rate:g}/s x {args.seconds:g}s", fixed)
+                show_cpu(before, cpu_seconds(children), fixed["completed"])
+                before = cpu_seconds(children)
                 full = await full_speed(http, headers, sku, args.full, args.concurrency)
                 show(f"full speed c={args.concurrency}", full)
+                show_cpu(before, cpu_seconds(children), full["completed"])
         finally:
             stop_platform(children, signal.SIGINT if args.profile else signal.SIGTERM)
         if args.no_baseline:

@@ -23,7 +23,7 @@ def frames(stack: str) -> list[str]:
     return out
 
 
-def report(path: Path, top: int) -> None:
+def report(path: Path, top: int, loop_only: bool = False) -> None:
     inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     total = 0
@@ -32,6 +32,8 @@ def report(path: Path, top: int) -> None:
         if not stack:
             continue
         n = int(count)
+        if loop_only and "BaseEventLoop._run_once" not in stack:
+            continue  # start-up and imports, not the work being measured
         total += n
         names = frames(stack)
         for name in set(names):
@@ -50,9 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--loop", action="store_true", help="only samples taken inside the event loop"
+    )
+    parser.add_argument("--only", help="only files whose name starts with this")
     args = parser.parse_args()
-    for path in sorted(args.folder.glob("*.txt")):
-        report(path, args.top)
+    for path in sorted(args.folder.glob(f"{args.only or ''}*.txt")):
+        report(path, args.top, args.loop)
 
 
 if __name__ == "__main__":

@@ -221,8 +221,11 @@ async def running_platform(
         await asyncio.gather(*(s.stop() for s in services.values()), return_exceptions=True)
 
 
-def service_process(name: str, settings: PlatformSettings) -> subprocess.Popen[bytes]:
-    """Run one service as its own process against ``settings`` (to kill it for real)."""
+def service_process(
+    name: str, settings: PlatformSettings, *more: str, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """Run one service as its own process against ``settings`` (to kill it for real);
+    ``service_process("esd_cli", settings, "services", "orders", "credit")`` runs several."""
     env = dict(os.environ)
     env.update(
         ESD_ENV=settings.env,
@@ -230,4 +233,5 @@ def service_process(name: str, settings: PlatformSettings) -> subprocess.Popen[b
         ESD_AMQP_URL=settings.amqp_url,
         ESD_LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen([sys.executable, "-m", name], env=env)
+    env.update(popen.pop("env", {}))
+    return subprocess.Popen([sys.executable, "-m", name, *more], env=env, **popen)

@@ -174,7 +174,7 @@ def _vendor_stub(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     return subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
 
 
-def run_platform(keys_workers: int = 1) -> int:
+def run_platform(keys_workers: int = 1, together: bool = False) -> int:
     env = dict(os.environ)
     settings = PlatformSettings()
     VAR.mkdir(exist_ok=True)
@@ -183,15 +183,32 @@ def run_platform(keys_workers: int = 1) -> int:
         embedded = _embedded_postgres(env)
     stub = _vendor_stub(env)
     try:
-        return _run(env, settings, embedded, keys_workers)
+        return _run(env, settings, embedded, keys_workers, together)
     finally:
         if stub is not None:
             stub.terminate()
             stub.wait(timeout=10)
 
 
+def backend_commands(keys_workers: int = 1, together: bool = False) -> list[list[str]]:
+    """A process per back-end service (and per extra keys worker), or all of them in one
+    process (``esd services ...``) plus the extra keys workers."""
+    if together:
+        extra = [[sys.executable, "-m", "keys"]] * (keys_workers - 1)
+        return [[sys.executable, "-m", "esd_cli", "services", *BACKEND], *extra]
+    commands: list[list[str]] = []
+    for name in BACKEND:
+        copies = keys_workers if name == "keys" else 1
+        commands.extend([[sys.executable, "-m", name]] * copies)
+    return commands
+
+
 def _run(
-    env: dict[str, str], settings: PlatformSettings, embedded: object, keys_workers: int
+    env: dict[str, str],
+    settings: PlatformSettings,
+    embedded: object,
+    keys_workers: int,
+    together: bool = False,
 ) -> int:
     token = _ops_token(env)
     port = env.setdefault("ESD_GATEWAY_PORT", "8080")
@@ -208,10 +225,7 @@ def _run(
             if embedded is not None:
                 embedded.cleanup()  # type: ignore[attr-defined]
 
-    commands: list[list[str]] = []
-    for name in BACKEND:
-        copies = keys_workers if name == "keys" else 1
-        commands.extend([[sys.executable, "-m", name]] * copies)
+    commands = backend_commands(keys_workers, together)
     commands.append([sys.executable, "-m", "gateway"])
     children = [subprocess.Popen(cmd, env=env) for cmd in commands]  # noqa: S603
 

@@ -1,7 +1,8 @@
 """The runtime of one service: settings, engine, migrations, broker, outbox relay, clock.
 
 A service module builds a :class:`Service` and registers its routers; ``run()`` is its
-``main``. Several services can also be started in one event loop (the embedded run, tests).
+``main``. Several services can also share one event loop: the embedded run, the tests, and a
+process that hosts several of them over the real broker (:func:`run_together`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import asyncio
 import contextlib
 import signal
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import structlog
 from esd_contracts.envelope import Message
 from esd_contracts.platform.events import ClockSet
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue, RabbitRouter
@@ -208,17 +210,36 @@ class Service:
 
     def run(self) -> None:
         """``main`` of a service process: start, serve until SIGTERM/SIGINT, stop gracefully."""
-        tune_allocator()
-        configure_logging(self.name, self.settings.log_level)
-        asyncio.run(self._serve())
+        run_together([self])
 
-    async def _serve(self) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
+
+def run_together(services: Sequence[Service]) -> None:
+    """``main`` of a process that hosts ``services`` (one, or several side by side).
+
+    Each keeps everything of its own (broker connection, queues, pool, schema, outbox); only
+    the process and its event loop are shared, which on a small machine saves the context
+    switches and wake-ups of one process per service (bench/RESULTS.md).
+    """
+    tune_allocator()
+    configure_logging("+".join(s.name for s in services), services[0].settings.log_level)
+    asyncio.run(serve_until_signalled(services))
+
+
+async def serve_until_signalled(services: Sequence[Service]) -> None:
+    """Start ``services`` in order, serve until SIGTERM/SIGINT, stop them in reverse order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[Service] = []
+    try:
+        for service in services:
+            # the tasks a service starts (its consumers, its relay) copy this context: their
+            # log lines name their own service, not the process's
+            structlog.contextvars.bind_contextvars(service=service.name)
+            await service.start()
+            started.append(service)
+        await stop.wait()
+    finally:
+        for service in reversed(started):
+            await service.stop()

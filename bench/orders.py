@@ -30,7 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline import HOPS, run_baseline
-from esd_cli.services import BACKEND
+from esd_cli.launcher import backend_commands
 from esd_platform.testing import isolated_settings
 
 OPS_TOKEN = "bench-ops-token"
@@ -44,7 +44,7 @@ SPY_ARGS += ["-f", "raw", "-o"]
 
 
 def start_platform(
-    settings: Any, extra_keys: int = 0, profile: Path | None = None
+    settings: Any, extra_keys: int = 0, profile: Path | None = None, together: bool = False
 ) -> list[subprocess.Popen[bytes]]:
     env = dict(os.environ)
     env.update(
@@ -55,22 +55,26 @@ def start_platform(
         ESD_GATEWAY_PORT=str(PORT),
         ESD_LOG_LEVEL="WARNING",
     )
-    names = [*BACKEND, *(["keys"] * extra_keys), "gateway"]
+    commands = [*backend_commands(1 + extra_keys, together), [sys.executable, "-m", "gateway"]]
     if profile is None:
-        return [
-            subprocess.Popen([sys.executable, "-m", name], env=env, start_new_session=True)
-            for name in names
-        ]
+        return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in commands]
     # each process under py-spy (sampling, collapsed stacks), written when the process stops
     profile.mkdir(parents=True, exist_ok=True)
     return [
         subprocess.Popen(
-            [*SPY_ARGS, str(out), "--", sys.executable, "-m", name],
+            [*SPY_ARGS, str(profile / f"{_label(cmd)}-{i}.txt"), "--", *cmd],
             env=env,
             start_new_session=True,
         )
-        for out, name in ((profile / f"{n}-{i}.txt", n) for i, n in enumerate(names))
+        for i, cmd in enumerate(commands)
     ]
+
+
+def _label(command: list[str]) -> str:
+    """``orders`` for ``[py-spy ... --] python -m orders``, ``services`` for
+    ``python -m esd_cli services ...``."""
+    module = command[command.index("-m") + 1]
+    return command[command.index("-m") + 2] if module == "esd_cli" else module
 
 
 def stop_platform(children: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM) -> None:
@@ -242,7 +246,7 @@ def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
 
     used: dict[str, float] = {}
     for child in children:
-        name = child.args[-1] if isinstance(child.args, list) else str(child.args)
+        name = _label(child.args) if isinstance(child.args, list) else str(child.args)
         with contextlib.suppress(psutil.Error):
             used[name] = used.get(name, 0.0) + tree(psutil.Process(child.pid))
     for proc in psutil.process_iter(["name", "cmdline"]):
@@ -288,13 +292,16 @@ async def main() -> None:
         "--profile", type=Path, help="record a py-spy profile of every process into this folder"
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--together", action="store_true", help="the back-end services in one process"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
         f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
     )
     async with isolated_settings() as settings:
-        children = start_platform(settings, args.extra_keys_workers, args.profile)
+        children = start_platform(settings, args.extra_keys_workers, args.profile, args.together)
         try:
             limits = httpx.Limits(max_connections=args.concurrency * 2)
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:

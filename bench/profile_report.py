@@ -16,6 +16,8 @@ from pathlib import Path
 def frames(stack: str) -> list[str]:
     out = []
     for frame in stack.split(";"):
+        if frame.startswith("process "):  # --subprocesses prefixes each stack with its pids
+            continue
         name, _, where = frame.partition(" (")
         module = where.split(":")[0].rstrip(")")
         short = "/".join(module.split("/")[-2:])
@@ -32,10 +34,12 @@ def report(path: Path, top: int, loop_only: bool = False) -> None:
         if not stack:
             continue
         n = int(count)
-        if loop_only and "BaseEventLoop._run_once" not in stack:
+        # in the loop: asyncio's, or (granian's worker) callbacks its Rust loop calls directly
+        in_loop = "BaseEventLoop._run_once" in stack or "_run_module_as_main" not in stack
+        if loop_only and not in_loop:
             continue  # start-up and imports, not the work being measured
         total += n
-        names = frames(stack)
+        names = frames(stack) or ["<no Python frame: native code or idle>"]
         for name in set(names):
             inclusive[name] += n
         leaf[names[-1]] += n

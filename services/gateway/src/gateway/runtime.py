@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from esd_platform.delivery import DeliverySeal
 from esd_platform.service import Service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,6 +44,11 @@ class Gateway:
     api_keys: KeyCache = field(default_factory=KeyCache)
     """Who each API key is, while the invalidation listener is up (``read_caches``)."""
     final_orders: FinalOrders = field(default_factory=FinalOrders)
+
+    @functools.cached_property
+    def delivery(self) -> DeliverySeal:
+        """Opens the keys the keys service sealed for us (``esd_platform.delivery``)."""
+        return DeliverySeal(self.settings.key_delivery_secret)
 
     @functools.cached_property
     def balances(self) -> BalanceCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from esd_platform.delivery import DEV_DELIVERY_SECRET
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +26,11 @@ class GatewaySettings(BaseSettings):
     secret_key: str = Field(
         default="esd-secret-dev-key",
         description="Key that encrypts partners' webhook secrets at rest (ESD_SECRET_KEY)",
+    )
+    key_delivery_secret: str = Field(
+        default=DEV_DELIVERY_SECRET,
+        description="Secret(s) that open the keys the keys service sealed for us, the keys "
+        "service's own ESD_KEY_DELIVERY_SECRET ('kid:secret[,…]')",
     )
     public_base_url: str = Field(
         default="", description="Absolute base of links we hand out; empty = relative links"

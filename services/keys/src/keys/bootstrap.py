@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from esd_platform.delivery import DeliverySeal
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
@@ -31,7 +32,8 @@ def build_service(
     config = keys_settings or KeysSettings()
     config.check_for(service.settings.env)
     cipher = KeyCipher(config.keys_secret)
-    sealer = Sealer(cipher, KeyHasher(config.keys_hash_secret))
+    delivery = DeliverySeal(config.key_delivery_secret)
+    sealer = Sealer(cipher, KeyHasher(config.keys_hash_secret), delivery)
     vendor = VendorApiKeys(sealer, config, VendorHealthStore(service.engine, worker_id()))
     adapters = Adapters(
         {
@@ -39,7 +41,8 @@ def build_service(
             "generator": GeneratedKeys(sealer, KeySigner(config.keys_signing_seed)),
             "pool": PoolKeys(),
             "vendor_api": vendor,
-        }
+        },
+        sealer,
     )
     service.include(build_router(service, adapters, sealer, config))
     service.include(build_subscription_router(service, config))

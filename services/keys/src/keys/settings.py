@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from esd_platform.delivery import DEV_DELIVERY_SECRET
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +32,11 @@ class KeysSettings(BaseSettings):
     keys_hash_secret: str = Field(
         default=DEV_HASH_SECRET,
         description="HMAC secret of the key hashes that make every key unique (never rotated)",
+    )
+    key_delivery_secret: str = Field(
+        default=DEV_DELIVERY_SECRET,
+        description="Secret(s) that seal an order's keys for the gateway, the gateway's own "
+        "ESD_KEY_DELIVERY_SECRET ('kid:secret[,…]', the first seals)",
     )
     vendor_api_url: str = Field(
         default="", description="Base URL of the vendor keys API; empty = no vendor configured"
@@ -67,3 +73,5 @@ class KeysSettings(BaseSettings):
             raise ValueError("ESD_KEYS_SECRET / ESD_KEYS_HASH_SECRET must be set in production")
         if self.keys_signing_seed == DEV_SIGNING_SEED:
             raise ValueError("ESD_KEYS_SIGNING_SEED must be set in production")
+        if DEV_DELIVERY_SECRET in self.key_delivery_secret:
+            raise ValueError("ESD_KEY_DELIVERY_SECRET must be set in production")

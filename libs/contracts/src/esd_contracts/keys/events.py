@@ -18,6 +18,11 @@ class KeysIssued(Event):
     order_id: uuid.UUID = Field(description="Order the keys are for")
     partner_id: uuid.UUID = Field(description="Owner")
     key_ids: tuple[uuid.UUID, ...] = Field(description="Ids of the issued keys, one per unit")
+    sealed_keys: str | None = Field(
+        default=None,
+        description="The keys (id and activation code), sealed for the gateway "
+        "(esd_platform.delivery); none from a repeated request",
+    )
 
 
 class KeysFailed(Event):

@@ -22,6 +22,11 @@ class OrderCompleted(Event):
     key_count: int = Field(description="Keys issued, one per unit")
     document_number: str | None = Field(default=None, description="Shipping document, if billed")
     completed_at: datetime = Field(description="When the order completed")
+    sealed_keys: str | None = Field(
+        default=None,
+        description="The keys as KeysIssued carried them, sealed for the gateway; none when "
+        "they were not (the gateway then asks the keys service)",
+    )
 
 
 class OrderRejected(Event):

@@ -362,7 +362,7 @@ async def list_orders(
 
 _FINALIZE = text(
     "UPDATE orders SET status = :status, reason = :reason, completed_at = :completed_at, "
-    "document_number = coalesce(:document_number, document_number) "
+    "document_number = coalesce(:document_number, document_number), sealed_keys = :sealed_keys "
     "WHERE id = :id AND status = 'pending' RETURNING partner_id"
 )
 
@@ -375,6 +375,7 @@ async def finalize_order(
     reason: str | None = None,
     completed_at: datetime | None = None,
     document_number: str | None = None,
+    sealed_keys: str | None = None,
 ) -> uuid.UUID | None:
     """pending → a final status, once (its partner's id); a later or repeated outcome changes
     nothing (None)."""
@@ -387,6 +388,7 @@ async def finalize_order(
                 "reason": reason,
                 "completed_at": completed_at,
                 "document_number": document_number,
+                "sealed_keys": sealed_keys,
             },
         )
     ).first()

@@ -79,6 +79,7 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
             "completed",
             completed_at=event.completed_at,
             document_number=event.document_number,
+            sealed_keys=event.sealed_keys,
         )
 
     @consumes(router, "gateway", OrderRejected)

@@ -3,16 +3,19 @@
 Every adapter issues a whole order or refuses it (:class:`~keys.domain.model.Refusal`); none
 returns a partial set. ``prepare`` runs *outside* the database transaction (a vendor's HTTP
 call must not hold a connection and row locks); ``issue`` runs inside it and returns the sealed
-keys to store. Plain keys exist only inside an adapter, on their way to :class:`KeyCipher`.
+keys to store. Plain keys exist only inside an adapter, on their way to :class:`KeyCipher`, and
+in :meth:`Sealer.for_delivery`, on their way to the gateway's seal.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from esd_platform.delivery import DeliverySeal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keys.adapters import repository
@@ -42,12 +45,24 @@ class KeySourceAdapter(Protocol):
 class Sealer:
     """Turns plain keys into what is stored: keyed hash plus AES-GCM ciphertext."""
 
-    def __init__(self, cipher: KeyCipher, hasher: KeyHasher) -> None:
+    def __init__(
+        self, cipher: KeyCipher, hasher: KeyHasher, delivery: DeliverySeal | None = None
+    ) -> None:
         self.cipher = cipher
         self.hasher = hasher
+        self.delivery = delivery
 
     def seal(self, plain: str) -> SealedKey:
         return SealedKey(self.hasher.digest(plain), self.cipher.seal(plain))
+
+    def for_delivery(
+        self, order_id: uuid.UUID, key_ids: Sequence[uuid.UUID], keys: Sequence[SealedKey]
+    ) -> str | None:
+        """The order's keys sealed for the gateway (None when this worker has no seal)."""
+        if self.delivery is None:
+            return None
+        plain = [self.cipher.open(key.ciphertext) for key in keys]
+        return self.delivery.seal(order_id, list(zip(key_ids, plain, strict=True)))
 
 
 class TestKeys:
@@ -113,11 +128,15 @@ class PoolKeys:
 class Adapters:
     """The adapter per source; the handler asks here, never decides itself."""
 
-    def __init__(self, by_source: Mapping[Source, KeySourceAdapter]) -> None:
+    def __init__(
+        self, by_source: Mapping[Source, KeySourceAdapter], sealer: Sealer | None = None
+    ) -> None:
         missing = {"test", "generator", "pool", "vendor_api"} - set(by_source)
         if missing:
             raise ValueError(f"no adapter for {sorted(missing)}")
         self._by_source = dict(by_source)
+        self.sealer = sealer
+        """Seals issued keys for the gateway (:meth:`Sealer.for_delivery`); None: not sealed."""
 
     def for_source(self, source: Source) -> KeySourceAdapter:
         return self._by_source[source]

@@ -61,6 +61,7 @@ async def issue_keys(
             return
         check_complete(request, result)
         key_ids = await repository.record_issued(tx.conn, request, result, now)
+        sealer = adapters.sealer
         if request.source == "pool":
             await pool.check_stock_after_claim(
                 tx, request.sku, clock, default_low_threshold, request.order_id
@@ -72,6 +73,10 @@ async def issue_keys(
                 order_id=request.order_id,
                 partner_id=request.partner_id,
                 key_ids=key_ids,
+                # the gateway answers the order from these, without asking us back
+                sealed_keys=sealer.for_delivery(request.order_id, key_ids, result)
+                if sealer is not None
+                else None,
             )
         )
     log.info(

@@ -15,7 +15,7 @@ from orders.domain.saga import OrderSaga, State
 _COLUMNS = (
     "order_id, partner_id, external_id, sku, name, quantity, unit_price, amount, vat_rate, "
     "vat_amount, test, key_source, fields, state, reason, document_number, key_count, "
-    "completed_at, version, vendor"
+    "completed_at, version, vendor, sealed_keys"
 )
 
 _INSERT = text(
@@ -23,7 +23,7 @@ _INSERT = text(
     f"WITH saga AS (INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, "
     ":partner_id, :external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, "
     ":vat_amount, :test, :key_source, :fields, :state, :reason, :document_number, :key_count, "
-    ":completed_at, :version, :vendor, :now, :now) ON CONFLICT DO NOTHING "
+    ":completed_at, :version, :vendor, :sealed_keys, :now, :now) ON CONFLICT DO NOTHING "
     "RETURNING order_id, version, state), "
     "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
     "SELECT order_id, version, state, :cause, :now FROM saga) "
@@ -35,6 +35,7 @@ _UPDATE = text(
     # the duration metric of a saga that ends here
     "WITH moved AS (UPDATE sagas SET state = :state, reason = :reason, "
     "document_number = :document_number, key_count = :key_count, completed_at = :completed_at, "
+    "sealed_keys = :sealed_keys, "
     "version = version + 1, updated_at = :now WHERE order_id = :order_id AND version = :version "
     "RETURNING order_id, version, state, created_at), "
     "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
@@ -65,6 +66,7 @@ def _params(saga: OrderSaga) -> dict[str, Any]:
         "completed_at": saga.completed_at,
         "version": saga.version,
         "vendor": saga.vendor,
+        "sealed_keys": saga.sealed_keys,
     }
 
 

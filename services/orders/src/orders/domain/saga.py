@@ -105,6 +105,8 @@ class OrderSaga:
     completed_at: datetime | None = None
     version: int = 0
     vendor: str = ""
+    sealed_keys: str | None = None
+    """The keys sealed for the gateway by the keys service; carried, never opened, here."""
     cancel_requested: bool = False
     _now: datetime | None = field(default=None, repr=False, compare=False)
 
@@ -173,6 +175,7 @@ class OrderSaga:
 
     def _on_keys_issued(self, event: KeysIssued) -> list[Message]:
         self.key_count = len(event.key_ids)
+        self.sealed_keys = event.sealed_keys
         if self.test:
             return self._complete()
         self.state = State.KEYS_ISSUED
@@ -314,6 +317,7 @@ class OrderSaga:
                 key_count=self.key_count,
                 document_number=self.document_number,
                 completed_at=self.now,
+                sealed_keys=self.sealed_keys,
             )
         ]
 

@@ -46,6 +46,9 @@ from esd_platform.settings import PlatformSettings
 log = get_logger("esd.messaging")
 
 MAX_RETRY_DELAY = 5.0
+RECONNECT_INTERVAL = 1.0
+"""Seconds between attempts to reach a broker that went away (aio-pika's default is 5: a
+service, and the gateway's queries, stayed cut off for up to 5 s after the broker was back)."""
 
 
 def topic_exchange(name: str) -> RabbitExchange:
@@ -162,6 +165,7 @@ def make_broker(settings: PlatformSettings, service: str) -> RabbitBroker:
             on_return_raises=True,
         ),
         graceful_timeout=settings.graceful_timeout,
+        reconnect_interval=RECONNECT_INTERVAL,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         middlewares=[CorrelationMiddleware],
         app_id=f"esd-{service}",

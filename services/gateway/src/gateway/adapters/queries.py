@@ -18,10 +18,11 @@ from typing import Protocol, TypeVar
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
-    AbstractRobustConnection,
 )
+from aio_pika.exceptions import AMQPError
 from esd_contracts.envelope import Query
 from esd_platform.logging import get_logger
 from esd_platform.messaging import topic_exchange
@@ -57,7 +58,7 @@ class QueryClient:
     def __init__(self, amqp_url: str, timeout: float) -> None:
         self._amqp_url = amqp_url
         self._timeout = timeout
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
@@ -79,13 +80,18 @@ class QueryClient:
 
     async def _ready(self) -> AbstractChannel:
         """The channel with the reply consumer; (re)built when missing or closed."""
-        if self._channel is not None and not self._channel.is_closed:
+        if self._open():
+            assert self._channel is not None
             return self._channel
         async with self._lock:
-            if self._channel is not None and not self._channel.is_closed:
+            if self._open():
+                assert self._channel is not None
                 return self._channel
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(
+                # a plain connection, rebuilt here on the first call after it closed: a robust
+                # one restored its channel after a broker restart without a working consumer on
+                # direct reply-to, so every query timed out until the process restarted
+                self._connection = await aio_pika.connect(
                     self._amqp_url,
                     timeout=self._timeout,
                     client_properties={"connection_name": "esd-gateway-queries"},
@@ -96,6 +102,30 @@ class QueryClient:
             self._exchanges.clear()
             self._channel = channel
             return channel
+
+    async def _publish(self, query: Query, message: aio_pika.Message) -> None:
+        channel = await self._ready()
+        exchange = await self._exchange(channel, query.exchange_name())
+        await exchange.publish(message, routing_key=query.message_type(), mandatory=False)
+
+    async def _drop(self) -> None:
+        """Forget the connection (closing what is left of it); the next call opens a new one.
+        Calls waiting on the old one's replies time out, as their owners would have anyway."""
+        connection, self._connection, self._channel = self._connection, None, None
+        self._exchanges.clear()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    def _open(self) -> bool:
+        """The channel and its connection are both up (a channel does not always see its
+        connection close under it)."""
+        return (
+            self._channel is not None
+            and not self._channel.is_closed
+            and self._connection is not None
+            and not self._connection.is_closed
+        )
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
@@ -117,26 +147,31 @@ class QueryClient:
         self._pending[call_id] = future
         try:
             async with asyncio.timeout(seconds):
-                channel = await self._ready()
-                exchange = await self._exchange(channel, query.exchange_name())
-                await exchange.publish(
-                    aio_pika.Message(
-                        query.model_dump_json().encode(),
-                        content_type="application/json",
-                        message_id=str(query.message_id),
-                        correlation_id=call_id,
-                        reply_to=DIRECT_REPLY_TO,
-                        type=query.message_type(),
-                        headers={"x-correlation-id": str(query.correlation_id)},
-                        expiration=seconds,
-                    ),
-                    routing_key=query.message_type(),
-                    mandatory=False,
+                message = aio_pika.Message(
+                    query.model_dump_json().encode(),
+                    content_type="application/json",
+                    message_id=str(query.message_id),
+                    correlation_id=call_id,
+                    reply_to=DIRECT_REPLY_TO,
+                    type=query.message_type(),
+                    headers={"x-correlation-id": str(query.correlation_id)},
+                    expiration=seconds,
                 )
+                try:
+                    await self._publish(query, message)
+                except (RuntimeError, ConnectionError, AMQPError):
+                    # the connection died under us (a broker restart): once more, on a new one
+                    await self._drop()
+                    await self._publish(query, message)
                 body = await future
             return reply.model_validate_json(body)
         except Exception as exc:
-            log.warning("query_failed", query=query.message_type(), error=type(exc).__name__)
+            log.warning(
+                "query_failed",
+                query=query.message_type(),
+                error=type(exc).__name__,
+                detail=str(exc)[:200],
+            )
             raise QueryFailed(f"{query.message_type()} unanswered: {type(exc).__name__}") from exc
         finally:
             self._pending.pop(call_id, None)
@@ -172,5 +207,10 @@ class BrokerQueryClient:
                 )
             return reply.model_validate_json(answer.body)
         except Exception as exc:
-            log.warning("query_failed", query=query.message_type(), error=type(exc).__name__)
+            log.warning(
+                "query_failed",
+                query=query.message_type(),
+                error=type(exc).__name__,
+                detail=str(exc)[:200],
+            )
             raise QueryFailed(f"{query.message_type()} unanswered: {type(exc).__name__}") from exc

@@ -16,6 +16,7 @@ from esd_contracts.keys.commands import IssueKeys
 from esd_contracts.keys.queries import GetOrderKeys
 from esd_contracts.orders.commands import PlaceOrder
 from esd_contracts.topology import query_queue, route
+from esd_platform.messaging import RECONNECT_INTERVAL
 
 DEPENDENCY_QUEUES: tuple[str, ...] = (
     route("orders", PlaceOrder).queue,
@@ -55,7 +56,9 @@ class DependencyProbe:
     async def _conn(self) -> AbstractRobustConnection:
         async with self._lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(self._amqp_url, timeout=3)
+                self._connection = await aio_pika.connect_robust(
+                    self._amqp_url, timeout=3, reconnect_interval=RECONNECT_INTERVAL
+                )
             return self._connection
 
     async def missing_consumers(self) -> list[str]:

@@ -69,7 +69,8 @@ async def test_keys_are_read_from_the_sealed_outcome_with_the_keys_service_stopp
             kept = await conn.fetchval(
                 "SELECT sealed_keys FROM gateway.orders WHERE id = $1", uuid.UUID(placed["id"])
             )
-            assert saga and kept == saga
+            assert saga
+            assert kept == saga
             assert not any(code in saga for code in codes)
         finally:
             await conn.close()

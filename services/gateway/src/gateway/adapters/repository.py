@@ -16,6 +16,8 @@ from esd_contracts.catalog.events import ProductChanged
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.adapters.read_caches import BALANCE_CHANNEL
+from gateway.adapters.waiters import CHANNEL as ORDER_CHANNEL
 from gateway.domain.ordering import PricedOrder, ProductTerms, RequiredField
 
 # -- applications and partners ----------------------------------------------------------------
@@ -361,9 +363,13 @@ async def list_orders(
 
 
 _FINALIZE = text(
-    "UPDATE orders SET status = :status, reason = :reason, completed_at = :completed_at, "
-    "document_number = coalesce(:document_number, document_number), sealed_keys = :sealed_keys "
-    "WHERE id = :id AND status = 'pending' RETURNING partner_id"
+    "WITH final AS (UPDATE orders SET status = :status, reason = :reason, "
+    "completed_at = :completed_at, document_number = coalesce(:document_number, document_number), "
+    "sealed_keys = :sealed_keys WHERE id = :id AND status = 'pending' RETURNING *) "
+    # on commit: the order's waiters wake, and its partner's balance (captured or released by
+    # now) is read again; in the same round trip as the change
+    f"SELECT final.*, pg_notify('{ORDER_CHANNEL}', final.id::text) AS woke, "
+    f"pg_notify('{BALANCE_CHANNEL}', final.partner_id::text) AS rebalanced FROM final"
 )
 
 
@@ -376,10 +382,10 @@ async def finalize_order(
     completed_at: datetime | None = None,
     document_number: str | None = None,
     sealed_keys: str | None = None,
-) -> uuid.UUID | None:
-    """pending → a final status, once (its partner's id); a later or repeated outcome changes
-    nothing (None)."""
-    row = (
+) -> Row[Any] | None:
+    """pending → a final status, once (the order as it now is, its waiters and balance readers
+    notified on commit); a later or repeated outcome changes nothing (None)."""
+    return (
         await conn.execute(
             _FINALIZE,
             {
@@ -392,7 +398,6 @@ async def finalize_order(
             },
         )
     ).first()
-    return None if row is None else row.partner_id
 
 
 async def mark_cancel_refused(conn: AsyncConnection, order_id: uuid.UUID) -> None:

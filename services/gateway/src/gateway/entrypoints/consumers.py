@@ -31,7 +31,6 @@ from gateway.adapters.waiters import NOTIFY_SQL
 from gateway.service_layer.webhook_delivery import stage_callback
 
 _NOTIFY = text(NOTIFY_SQL)
-_FINAL_NOTIFY = text(f"{NOTIFY_SQL}, {BALANCE_NOTIFY_SQL.removeprefix('SELECT ')}")
 _BALANCE_NOTIFY = text(BALANCE_NOTIFY_SQL)
 
 
@@ -45,14 +44,11 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
         async with uow.transaction(message_id) as tx:
             if tx.duplicate:
                 return
-            partner_id = await repository.finalize_order(tx.conn, order_id, status, **values)  # type: ignore[arg-type]
-            if partner_id is not None:
-                # waiters wake; the partner's balance (captured or released by now) is re-read
-                await tx.conn.execute(
-                    _FINAL_NOTIFY, {"order_id": str(order_id), "partner_id": str(partner_id)}
-                )
+            # waiters wake and the partner's balance is read again once this commits
+            row = await repository.finalize_order(tx.conn, order_id, status, **values)  # type: ignore[arg-type]
+            if row is not None:
                 # the partner's callback commits with the outcome, or not at all
-                await stage_callback(tx.conn, order_id, uow.clock.now())
+                await stage_callback(tx.conn, order_id, uow.clock.now(), row=row)
 
     @consumes(router, "gateway", ProductChanged)
     async def on_product_changed(event: ProductChanged) -> None:

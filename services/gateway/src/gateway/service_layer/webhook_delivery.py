@@ -54,11 +54,15 @@ def order_body(row: Row[Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-async def stage_callback(conn: AsyncConnection, order_id: uuid.UUID, at: datetime) -> bool:
+async def stage_callback(
+    conn: AsyncConnection, order_id: uuid.UUID, at: datetime, *, row: Row[Any] | None = None
+) -> bool:
     """In the transaction that made the order final: stage its callback, if it asked for one.
+    ``row``: the order as that transaction left it (else it is read here).
 
     False when there is none to send or the (order, event) already has its row."""
-    row = (await conn.execute(_ORDER, {"id": order_id})).first()
+    if row is None:
+        row = (await conn.execute(_ORDER, {"id": order_id})).first()
     if row is None or not row.callback_url or row.status not in EVENTS:
         return False
     staged = await store.stage(

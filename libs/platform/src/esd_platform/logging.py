@@ -37,7 +37,13 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route structlog and stdlib logging to one JSON renderer on stderr."""
     structlog.configure(
-        processors=[*_shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # a line below the level is dropped before the chain stamps and merges it (the hot
+        # path logs at INFO; with ESD_LOG_LEVEL=WARNING that work was done and thrown away)
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -7,7 +7,8 @@ staged in the same transaction and relayed only after it commits. The message is
 after this block exits, that is after the commit.
 
 Round trips are what a hop costs (bench/RESULTS.md), so the transaction's edges are folded:
-``BEGIN`` travels with the inbox insert, and the outbox insert with ``COMMIT``, each pair as one
+``BEGIN`` travels with the inbox insert, and the outbox insert (and any write the handler put
+off until then, :meth:`Transaction.at_commit`) with ``COMMIT``, each as one
 simple-protocol query on the driver's connection (values inlined: the message id is a UUID, the
 outbox's texts dollar-quoted under a random tag that none of them contains). The connection is
 in SQLAlchemy's autocommit mode, so SQLAlchemy sends no BEGIN/COMMIT of its own, and the
@@ -43,10 +44,20 @@ class Transaction:
     conn: AsyncConnection
     duplicate: bool = False
     staged: list[Message] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
 
     def publish(self, *messages: Message) -> None:
         """Send ``messages`` if, and only if, this transaction commits."""
         self.staged.extend(messages)
+
+    def at_commit(self, sql: str) -> None:
+        """Run ``sql`` just before COMMIT, in the commit's own round trip.
+
+        For a write whose result the handler does not need. ``sql`` is sent as it is (simple
+        protocol, no parameters): every value in it must be inlined safely (:func:`dollar_tag`
+        for texts). If it fails, the transaction rolls back like any other failure.
+        """
+        self.deferred.append(sql)
 
 
 class UnitOfWork:
@@ -79,7 +90,7 @@ class UnitOfWork:
                     tx = Transaction(conn, duplicate=status.endswith(" 0"))
                 yield tx
                 rows = outbox_rows(tx.staged)
-                await driver.execute(self._commit_with_outbox(rows))
+                await driver.execute(self._commit_with_outbox(rows, tx.deferred))
             except Exception:
                 await _abandon(conn, driver)
                 raise
@@ -101,9 +112,12 @@ class UnitOfWork:
             "ON CONFLICT DO NOTHING"
         )
 
-    def _commit_with_outbox(self, rows: Sequence[dict[str, Any]]) -> str:
+    def _commit_with_outbox(
+        self, rows: Sequence[dict[str, Any]], deferred: Sequence[str] = ()
+    ) -> str:
+        first = "".join(f"{sql}; " for sql in deferred)
         if not rows:
-            return "COMMIT"
+            return f"{first}COMMIT"
         values = [
             (
                 row["exchange"],
@@ -115,7 +129,7 @@ class UnitOfWork:
             )
             for row in rows
         ]
-        tag = _dollar_tag(value for texts in values for value in texts if value is not None)
+        tag = dollar_tag(value for texts in values for value in texts if value is not None)
         tuples = ", ".join(
             f"('{uuid.UUID(str(row['id']))}', "
             + ", ".join("NULL" if value is None else f"{tag}{value}{tag}" for value in texts)
@@ -123,7 +137,7 @@ class UnitOfWork:
             for row, texts in zip(rows, values, strict=True)
         )
         # the same message staged twice is sent once
-        return f"{self._outbox_columns}{tuples} ON CONFLICT (id) DO NOTHING; COMMIT"
+        return f"{first}{self._outbox_columns}{tuples} ON CONFLICT (id) DO NOTHING; COMMIT"
 
     async def prune_inbox(self, older_than_days: int = 14) -> int:
         """Forget handled ids older than any redelivery could be; keeps the inbox small."""
@@ -138,7 +152,7 @@ class UnitOfWork:
             return int(result.rowcount or 0)
 
 
-def _dollar_tag(values: Any) -> str:
+def dollar_tag(values: Any) -> str:
     """A dollar-quote tag that occurs in none of ``values`` (so none can end the quote)."""
     texts = list(values)
     while True:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import aio_pika
+import asyncpg
 import esd_platform.outbox as outbox_module
 import pytest
 from esd_contracts.credit.commands import ReserveCredit
@@ -190,6 +191,27 @@ class TestFoldedTransactionEdges:
             rows = (await conn.execute(text("SELECT id, body FROM outbox"))).all()
         assert [(row.id, row.body) for row in rows] == [(event.message_id, event.model_dump_json())]
         assert CreditRefused.model_validate_json(rows[0].body).reason == nasty
+
+    async def test_a_write_put_off_to_commit_lands_or_fails_with_it(self, running) -> None:  # type: ignore[no-untyped-def]
+        service, _ = running
+        kept, failed = uuid.uuid4(), uuid.uuid4()
+        async with service.uow.transaction(kept) as tx:
+            tx.at_commit(f"INSERT INTO effects VALUES ('{kept}', 7)")
+        assert await count(service, f"SELECT count(*) FROM effects WHERE order_id = '{kept}'") == 1
+
+        async def fail_at_commit() -> None:
+            async with service.uow.transaction(failed) as tx:
+                await tx.conn.execute(text("INSERT INTO effects VALUES (:o, 1)"), {"o": failed})
+                tx.at_commit("SELECT 1 / 0")
+
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await fail_at_commit()
+        # the effect, the inbox row and the connection's transaction are all gone
+        assert (
+            await count(service, f"SELECT count(*) FROM effects WHERE order_id = '{failed}'") == 0
+        )
+        async with service.uow.transaction(failed) as tx:
+            assert not tx.duplicate
 
     async def test_a_repeated_message_id_is_a_duplicate(self, running) -> None:  # type: ignore[no-untyped-def]
         service, _ = running

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from esd_platform.uow import Transaction, dollar_tag
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,6 +88,36 @@ async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSag
         data["fields"] if isinstance(data["fields"], dict) else json.loads(data["fields"])
     )
     return OrderSaga(**data)
+
+
+def save_at_commit(tx: Transaction, saga: OrderSaga, cause: str) -> None:
+    """:func:`save` sent with the transaction's COMMIT (one round trip fewer per hop); a saga
+    changed concurrently fails the commit (a division by zero when no row moved)."""
+    if saga.now.tzinfo is None:
+        raise ValueError("the saga's clock must be timezone-aware")
+    texts = [saga.state.value, saga.reason, saga.document_number, saga.sealed_keys, cause]
+    tag = dollar_tag(text for text in texts if text is not None)
+
+    def quoted(value: str | None) -> str:
+        return "NULL" if value is None else f"{tag}{value}{tag}"
+
+    def moment(value: datetime | None) -> str:
+        return "NULL" if value is None else f"{quoted(value.isoformat())}::timestamptz"
+
+    order_id = uuid.UUID(str(saga.order_id))  # only a UUID's own characters are inlined
+    now = moment(saga.now)
+    tx.at_commit(
+        f"WITH moved AS (UPDATE sagas SET state = {quoted(saga.state.value)}, "
+        f"reason = {quoted(saga.reason)}, document_number = {quoted(saga.document_number)}, "
+        f"key_count = {int(saga.key_count)}, completed_at = {moment(saga.completed_at)}, "
+        f"sealed_keys = {quoted(saga.sealed_keys)}, version = version + 1, updated_at = {now} "
+        f"WHERE order_id = '{order_id}' AND version = {int(saga.version)} "
+        "RETURNING order_id, version, state), "
+        "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
+        f"SELECT order_id, version, state, {quoted(cause)}, {now} FROM moved) "
+        "SELECT 1 / (SELECT count(*) FROM moved)"
+    )
+    saga.version += 1
 
 
 async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> datetime:

@@ -41,8 +41,11 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
         before = saga.state
         messages = saga.handle(message, uow.clock.now())
         started = None
-        if saga.state is not before or messages:
+        if saga.state in FINAL and saga.state is not before:
+            # the saga's start comes back for the duration metric of a saga that ends here
             started = await repository.save(tx.conn, saga, type(message).__name__)
+        elif saga.state is not before or messages:
+            repository.save_at_commit(tx, saga, type(message).__name__)
         tx.publish(*messages)
         if saga.state is not before:
             log.info(

@@ -8,12 +8,12 @@ import json
 import signal
 import subprocess
 import uuid
-from decimal import Decimal
 
 import pytest
 from esd_cli.launcher import backend_commands
 from esd_platform.testing import isolated_settings
 
+from tests.faults.harness import simple_product
 from tests.support import running_platform, service_process
 
 pytestmark = [pytest.mark.integration]
@@ -34,14 +34,7 @@ async def test_an_order_completes_through_one_process_hosting_the_saga() -> None
         try:
             async with running_platform(settings, exclude=TOGETHER) as platform:
                 partner = await platform.new_partner()
-                product = await platform.product(
-                    lambda p: (
-                        p["kind"] == "key"
-                        and p.get("key_source", "generator") == "generator"
-                        and not p["required_fields"]
-                        and Decimal(p["price"]) < 1000
-                    )
-                )
+                product = await simple_product(platform)
                 placed = await platform.order(
                     partner,
                     {"external_id": uuid.uuid4().hex, "sku": product["sku"], "quantity": 2},

@@ -79,7 +79,10 @@ class QueryClient:
         self._exchanges.clear()
 
     async def _ready(self) -> AbstractChannel:
-        """The channel with the reply consumer; (re)built when missing or closed."""
+        """The channel with the reply consumer; connection and channel built anew whenever
+        either is closed. A plain connection, not aio-pika's robust one: that one came back from
+        a broker restart with a channel whose reply consumer answered nothing (or a connection
+        that raised 'closed' on the next channel), so every query failed until a restart."""
         if self._open():
             assert self._channel is not None
             return self._channel
@@ -87,35 +90,39 @@ class QueryClient:
             if self._open():
                 assert self._channel is not None
                 return self._channel
-            if self._connection is None or self._connection.is_closed:
-                # a plain connection, rebuilt here on the first call after it closed: a robust
-                # one restored its channel after a broker restart without a working consumer on
-                # direct reply-to, so every query timed out until the process restarted
-                self._connection = await aio_pika.connect(
-                    self._amqp_url,
-                    timeout=self._timeout,
-                    client_properties={"connection_name": "esd-gateway-queries"},
-                )
-            channel = await self._connection.channel(publisher_confirms=False)
+            stale, self._connection, self._channel = self._connection, None, None
+            self._exchanges.clear()
+            if stale is not None:
+                with contextlib.suppress(Exception):
+                    await stale.close()
+            connection = await aio_pika.connect(
+                self._amqp_url,
+                timeout=self._timeout,
+                client_properties={"connection_name": "esd-gateway-queries"},
+            )
+            channel = await connection.channel(publisher_confirms=False)
             replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
             await replies.consume(self._on_reply, no_ack=True)
-            self._exchanges.clear()
-            self._channel = channel
+            self._connection, self._channel = connection, channel
             return channel
 
-    async def _publish(self, query: Query, message: aio_pika.Message) -> None:
-        channel = await self._ready()
+    async def _send(
+        self, channel: AbstractChannel, query: Query, message: aio_pika.Message
+    ) -> None:
         exchange = await self._exchange(channel, query.exchange_name())
         await exchange.publish(message, routing_key=query.message_type(), mandatory=False)
 
-    async def _drop(self) -> None:
-        """Forget the connection (closing what is left of it); the next call opens a new one.
-        Calls waiting on the old one's replies time out, as their owners would have anyway."""
-        connection, self._connection, self._channel = self._connection, None, None
-        self._exchanges.clear()
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await connection.close()
+    async def _drop(self, dead: AbstractConnection | None) -> None:
+        """Forget ``dead`` (closing what is left of it) unless another call already replaced
+        it; the next call opens a new one. Calls waiting on its replies time out, as their
+        owners would have anyway."""
+        async with self._lock:
+            if dead is None or dead is not self._connection:
+                return
+            self._connection, self._channel = None, None
+            self._exchanges.clear()
+        with contextlib.suppress(Exception):
+            await dead.close()
 
     def _open(self) -> bool:
         """The channel and its connection are both up (a channel does not always see its
@@ -157,12 +164,14 @@ class QueryClient:
                     headers={"x-correlation-id": str(query.correlation_id)},
                     expiration=seconds,
                 )
+                channel = await self._ready()
+                connection = self._connection
                 try:
-                    await self._publish(query, message)
+                    await self._send(channel, query, message)
                 except (RuntimeError, ConnectionError, AMQPError):
                     # the connection died under us (a broker restart): once more, on a new one
-                    await self._drop()
-                    await self._publish(query, message)
+                    await self._drop(connection)
+                    await self._send(await self._ready(), query, message)
                 body = await future
             return reply.model_validate_json(body)
         except Exception as exc:

@@ -7,10 +7,13 @@ stops the Service, so ``create_app(settings)`` also works next to other services
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from esd_platform.delivery import DeliverySeal
 from esd_platform.observability import litestar_metrics
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
@@ -18,9 +21,11 @@ from esd_platform.tracing import litestar_tracing
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from sqlalchemy import Row
 
 from gateway import portal
 from gateway.adapters.queries import QueryClient
+from gateway.adapters.read_caches import FinalOrders
 from gateway.adapters.readiness import DependencyProbe
 from gateway.adapters.secret_box import SecretBox
 from gateway.adapters.waiters import OrderWaiters
@@ -48,24 +53,31 @@ from gateway.http.hardening import HardeningPlugin
 from gateway.http.hot_reads import HotReads
 from gateway.http.xml import XmlPlugin
 from gateway.runtime import Gateway
+from gateway.service_layer.ordering import remember_final
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def build_service(settings: PlatformSettings | None = None) -> Service:
+def build_service(
+    settings: PlatformSettings | None = None, on_final: Callable[[Row[Any]], None] | None = None
+) -> Service:
     """The gateway as a platform Service: its schema, consumers and outbox."""
     service = Service("gateway", migrations=MIGRATIONS, settings=settings)
-    service.include(build_router(service.uow))
+    service.include(build_router(service.uow, on_final))
     return service
 
 
 def build_gateway(
     settings: PlatformSettings | None = None, gateway_settings: GatewaySettings | None = None
 ) -> Gateway:
-    service = build_service(settings)
     http_settings = gateway_settings or GatewaySettings()
+    final_orders = FinalOrders()
+    delivery = DeliverySeal(http_settings.key_delivery_secret)
+    # an outcome this process consumes is kept at once: its waiters read it from memory
+    service = build_service(settings, functools.partial(remember_final, final_orders, delivery))
     return Gateway(
+        final_orders=final_orders,
         service=service,
         settings=http_settings,
         waiters=OrderWaiters(service.settings),

@@ -30,6 +30,7 @@ from esd_contracts.credit.queries import Balance, GetBalance
 from esd_contracts.envelope import Event
 from esd_contracts.keys.queries import GetOrderKeys, IssuedKey, OrderKeys
 from esd_contracts.orders.events import OrderCompleted, OrderRejected
+from esd_platform.delivery import DeliverySeal
 from esd_platform.messaging import answers
 from esd_platform.testing import isolated_settings
 from faststream.rabbit import RabbitBroker, RabbitRouter
@@ -365,6 +366,39 @@ class TestFinalOrder:
         assert answers_[1].content == answers_[2].content
         assert answers_[2].json()["keys"][0]["activation_code"] == "K-1"
         assert world.keys_asked[order_id] == 1
+
+    async def test_an_outcome_consumed_here_is_kept_before_anyone_reads_it(
+        self, shop: Shop, world: World
+    ) -> None:
+        order_id = await shop.place("f-sealed")
+        key_id = uuid.uuid4()
+        sealed = DeliverySeal(world.gateway.settings.key_delivery_secret).seal(
+            order_id, [(key_id, "SEALED-1")]
+        )
+        await publish(
+            world.gateway,
+            OrderCompleted(
+                correlation_id=order_id,
+                occurred_at=NOW,
+                order_id=order_id,
+                partner_id=shop.partner_id,
+                amount=Decimal("1500.00"),
+                key_count=1,
+                completed_at=NOW,
+                sealed_keys=sealed,
+            ),
+        )
+
+        async def kept() -> bool:
+            return world.gateway.final_orders.get(order_id, shop.partner_id) is not None
+
+        await wait_for(kept)
+        row, keys = world.gateway.final_orders.get(order_id, shop.partner_id) or (None, None)
+        assert row.status == "completed"
+        assert [(k.key_id, k.activation_code) for k in keys] == [(key_id, "SEALED-1")]
+        answer = await world.client.get(f"/api/v1/orders/{order_id}", headers=shop.headers)
+        assert answer.json()["keys"][0]["activation_code"] == "SEALED-1"
+        assert world.keys_asked[order_id] == 0  # the keys service was never asked
 
     async def test_another_partner_never_gets_it_from_memory(
         self, shop: Shop, world: World

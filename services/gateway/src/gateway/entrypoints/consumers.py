@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.credit.events import (
@@ -22,7 +24,7 @@ from esd_contracts.orders.events import (
 from esd_platform.messaging import consumes
 from esd_platform.uow import UnitOfWork
 from faststream.rabbit import RabbitRouter
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from gateway.adapters import catalog, repository
 from gateway.adapters.feed_cache import cache_for
@@ -34,7 +36,11 @@ _NOTIFY = text(NOTIFY_SQL)
 _BALANCE_NOTIFY = text(BALANCE_NOTIFY_SQL)
 
 
-def build_router(uow: UnitOfWork) -> RabbitRouter:
+def build_router(
+    uow: UnitOfWork, on_final: Callable[[Row[Any]], None] | None = None
+) -> RabbitRouter:
+    """``on_final(row)``: told each order that became final here, once it is committed and
+    before its waiters (woken by the commit's notification) read it."""
     router = RabbitRouter()
     feeds = cache_for(uow.engine)
 
@@ -49,6 +55,8 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
             if row is not None:
                 # the partner's callback commits with the outcome, or not at all
                 await stage_callback(tx.conn, order_id, uow.clock.now(), row=row)
+        if row is not None and on_final is not None:
+            on_final(row)
 
     @consumes(router, "gateway", ProductChanged)
     async def on_product_changed(event: ProductChanged) -> None:

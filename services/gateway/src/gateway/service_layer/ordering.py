@@ -16,12 +16,13 @@ from typing import Any
 
 from esd_contracts.keys.queries import GetOrderKeys, IssuedKey, OrderKeys
 from esd_contracts.orders.commands import CancelOrder, PlaceOrder
-from esd_platform.delivery import SealBroken
+from esd_platform.delivery import DeliverySeal, SealBroken
 from esd_platform.logging import get_logger
 from sqlalchemy import Row
 
 from gateway.adapters import repository
 from gateway.adapters.queries import QueryFailed
+from gateway.adapters.read_caches import FinalOrders
 from gateway.domain import signing
 from gateway.domain.errors import Conflict, NotFound, Refusal, Unavailable
 from gateway.domain.ordering import OrderRequest, accept, fingerprint
@@ -180,19 +181,32 @@ async def order_keys(gateway: Gateway, row: Row[Any]) -> list[KeyLink]:
     if cached is not None:
         keys: Sequence[IssuedKey] = cached[1]
     else:
-        keys = _unsealed(gateway, row) or await issued_keys(gateway, row.id, row.partner_id)
+        keys = _unsealed(gateway.delivery, row) or await issued_keys(
+            gateway, row.id, row.partner_id
+        )
         if keys:  # a completed order's keys are never exchanged: kept with its row
             gateway.final_orders.put(row, keys)
     return [_link(gateway, row.id, key) for key in keys]
 
 
-def _unsealed(gateway: Gateway, row: Row[Any]) -> list[IssuedKey]:
+def remember_final(final_orders: FinalOrders, delivery: DeliverySeal, row: Row[Any]) -> None:
+    """Keep an order that just became final in this process (a completed one only with the
+    keys it carries sealed), so its waiters and the next reads need no query."""
+    if row.status != "completed":
+        final_orders.put(row, ())
+        return
+    keys = _unsealed(delivery, row)
+    if keys:
+        final_orders.put(row, keys)
+
+
+def _unsealed(delivery: DeliverySeal, row: Row[Any]) -> list[IssuedKey]:
     """The order's keys from its sealed copy; none when there is none or it does not open
     (another secret, say: the keys service still answers)."""
     if not row.sealed_keys:
         return []
     try:
-        opened = gateway.delivery.open(row.id, row.sealed_keys)
+        opened = delivery.open(row.id, row.sealed_keys)
     except SealBroken:
         log.warning("sealed_keys_unreadable", order_id=str(row.id))
         return []

@@ -335,21 +335,23 @@ class TestApiKeys:
         assert (await shop.balance()).status_code == 200  # the partner's other key still works
 
 
+def completed(shop: Shop, order_id: uuid.UUID, sealed_keys: str | None = None) -> OrderCompleted:
+    return OrderCompleted(
+        correlation_id=order_id,
+        occurred_at=NOW,
+        order_id=order_id,
+        partner_id=shop.partner_id,
+        amount=Decimal("1500.00"),
+        key_count=1,
+        completed_at=NOW,
+        sealed_keys=sealed_keys,
+    )
+
+
 class TestFinalOrder:
     async def complete(self, shop: Shop, world: World, external_id: str) -> uuid.UUID:
         order_id = await shop.place(external_id)
-        await publish(
-            world.gateway,
-            OrderCompleted(
-                correlation_id=order_id,
-                occurred_at=NOW,
-                order_id=order_id,
-                partner_id=shop.partner_id,
-                amount=Decimal("1500.00"),
-                key_count=1,
-                completed_at=NOW,
-            ),
-        )
+        await publish(world.gateway, completed(shop, order_id))
         done = await world.client.get(f"/api/v1/orders/{order_id}?wait=10", headers=shop.headers)
         assert done.json()["status"] == "completed"
         return order_id
@@ -375,19 +377,7 @@ class TestFinalOrder:
         sealed = DeliverySeal(world.gateway.settings.key_delivery_secret).seal(
             order_id, [(key_id, "SEALED-1")]
         )
-        await publish(
-            world.gateway,
-            OrderCompleted(
-                correlation_id=order_id,
-                occurred_at=NOW,
-                order_id=order_id,
-                partner_id=shop.partner_id,
-                amount=Decimal("1500.00"),
-                key_count=1,
-                completed_at=NOW,
-                sealed_keys=sealed,
-            ),
-        )
+        await publish(world.gateway, completed(shop, order_id, sealed))
 
         async def kept() -> bool:
             return world.gateway.final_orders.get(order_id, shop.partner_id) is not None

@@ -29,9 +29,13 @@ from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
-from esd_platform.db import admin_connect_args
-from esd_platform.messaging import topic_exchange
+from esd_platform.clock import Clock
+from esd_platform.db import admin_connect_args, create_engine
+from esd_platform.messaging import make_broker, topic_exchange
+from esd_platform.migrations import migrate
+from esd_platform.outbox import Outbox
 from esd_platform.settings import PlatformSettings
+from esd_platform.uow import UnitOfWork
 
 Reply = TypeVar("Reply", bound=BaseModel)
 
@@ -147,6 +151,21 @@ async def _admin(settings: PlatformSettings, statement: str) -> None:
 def _with_vhost(amqp_url: str, vhost: str) -> str:
     parts = urlsplit(amqp_url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+@asynccontextmanager
+async def offline_unit_of_work(
+    settings: PlatformSettings, schema: str, migrations: Path
+) -> AsyncIterator[UnitOfWork]:
+    """One service's migrated schema in ``settings``' database and a UnitOfWork on it whose
+    outbox is never started: the use cases' rows and staged messages stay to be read."""
+    engine = create_engine(settings, schema, schema)
+    try:
+        await migrate(engine, schema, migrations)
+        outbox = Outbox(engine, make_broker(settings, schema), schema)
+        yield UnitOfWork(engine, outbox, schema, Clock())
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

@@ -10,13 +10,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from esd_platform.clock import Clock
-from esd_platform.db import create_engine
-from esd_platform.messaging import make_broker
-from esd_platform.migrations import migrate
-from esd_platform.outbox import Outbox
 from esd_platform.settings import PlatformSettings
-from esd_platform.testing import DEFAULT_DATABASE_URL
+from esd_platform.testing import DEFAULT_DATABASE_URL, offline_unit_of_work
 from esd_platform.uow import UnitOfWork
 from sqlalchemy.engine import make_url
 
@@ -46,13 +41,10 @@ async def uow() -> AsyncIterator[UnitOfWork]:
     settings = PlatformSettings(
         database_url=url.set(database=name).render_as_string(hide_password=False)
     )
-    engine = create_engine(settings, "catalog", "catalog")
     try:
-        await migrate(engine, "catalog", MIGRATIONS)
-        outbox = Outbox(engine, make_broker(settings, "catalog"), "catalog")  # never started
-        yield UnitOfWork(engine, outbox, "catalog", Clock())
+        async with offline_unit_of_work(settings, "catalog", MIGRATIONS) as uow:
+            yield uow
     finally:
-        await engine.dispose()
         conn = await admin()
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -14,11 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 from esd_platform.clock import Clock
-from esd_platform.db import create_engine
-from esd_platform.messaging import make_broker
-from esd_platform.migrations import migrate
-from esd_platform.outbox import Outbox
 from esd_platform.settings import PlatformSettings
+from esd_platform.testing import offline_unit_of_work
 from esd_platform.uow import UnitOfWork
 from keys.adapters.crypto import KeyCipher, KeyHasher, KeySigner
 from keys.adapters.sources import (
@@ -96,24 +93,20 @@ async def db() -> AsyncIterator[Db]:
     settings = PlatformSettings(
         database_url=url.set(database=name).render_as_string(hide_password=False)
     )
-    engine = create_engine(settings, "keys", "keys")
     try:
-        await migrate(engine, "keys", MIGRATIONS)
-        outbox = Outbox(engine, make_broker(settings, "keys"), "keys")  # never started: rows stay
-        clock = Clock()
-        config = KeysSettings(keys_secret="k1:db-secret")
-        sealer = Sealer(KeyCipher(config.keys_secret), KeyHasher(config.keys_hash_secret))
-        adapters = Adapters(
-            {
-                "test": TestKeys(sealer),
-                "generator": GeneratedKeys(sealer, KeySigner("db-seed")),
-                "pool": PoolKeys(),
-                "vendor_api": VendorApiKeys(sealer, config),
-            }
-        )
-        yield Db(UnitOfWork(engine, outbox, "keys", clock), adapters, sealer)
+        async with offline_unit_of_work(settings, "keys", MIGRATIONS) as uow:
+            config = KeysSettings(keys_secret="k1:db-secret")
+            sealer = Sealer(KeyCipher(config.keys_secret), KeyHasher(config.keys_hash_secret))
+            adapters = Adapters(
+                {
+                    "test": TestKeys(sealer),
+                    "generator": GeneratedKeys(sealer, KeySigner("db-seed")),
+                    "pool": PoolKeys(),
+                    "vendor_api": VendorApiKeys(sealer, config),
+                }
+            )
+            yield Db(uow, adapters, sealer)
     finally:
-        await engine.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 

@@ -16,12 +16,7 @@ from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.events import CreditReserved
 from esd_contracts.keys.events import KeysIssued
 from esd_contracts.orders.commands import PlaceOrder
-from esd_platform.clock import Clock
-from esd_platform.db import create_engine
-from esd_platform.messaging import make_broker
-from esd_platform.migrations import migrate
-from esd_platform.outbox import Outbox
-from esd_platform.testing import isolated_settings
+from esd_platform.testing import isolated_settings, offline_unit_of_work
 from esd_platform.uow import UnitOfWork
 from orders.adapters import repository
 from orders.domain.saga import OrderSaga, State
@@ -38,14 +33,11 @@ NASTY = "it's $$ $q0123456789ab$ \\ '' ;COMMIT; -- ёж 🚀 \t\n end"
 
 @pytest.fixture(scope="module")
 async def uow() -> AsyncIterator[UnitOfWork]:
-    async with isolated_settings() as settings:
-        engine = create_engine(settings, "orders", "orders")
-        try:
-            await migrate(engine, "orders", MIGRATIONS)
-            outbox = Outbox(engine, make_broker(settings, "orders"), "orders")  # never started
-            yield UnitOfWork(engine, outbox, "orders", Clock())
-        finally:
-            await engine.dispose()
+    async with (
+        isolated_settings() as settings,
+        offline_unit_of_work(settings, "orders", MIGRATIONS) as uow,
+    ):
+        yield uow
 
 
 def _order() -> tuple[PlaceOrder, OrderSaga]:

@@ -84,6 +84,7 @@ def build_gateway(
         queries=QueryClient(service.settings.amqp_url, http_settings.query_timeout),
         probe=DependencyProbe(service.settings.amqp_url),
         secret_box=SecretBox(http_settings.secret_key),
+        delivery=delivery,
     )
 
 

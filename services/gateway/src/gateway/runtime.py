@@ -37,6 +37,8 @@ class Gateway:
     queries: Queries
     probe: Probe
     secret_box: SecretBox
+    delivery: DeliverySeal
+    """Opens the keys the keys service sealed for us (``esd_platform.delivery``)."""
     broker_running: bool = False
     """The embedded run: the service is attached to a shared broker started around it."""
     webhooks: WebhookDispatcher | None = None
@@ -44,11 +46,6 @@ class Gateway:
     api_keys: KeyCache = field(default_factory=KeyCache)
     """Who each API key is, while the invalidation listener is up (``read_caches``)."""
     final_orders: FinalOrders = field(default_factory=FinalOrders)
-
-    @functools.cached_property
-    def delivery(self) -> DeliverySeal:
-        """Opens the keys the keys service sealed for us (``esd_platform.delivery``)."""
-        return DeliverySeal(self.settings.key_delivery_secret)
 
     @functools.cached_property
     def balances(self) -> BalanceCache:

@@ -1,6 +1,8 @@
 """The saga's use cases straight on a real PostgreSQL, without the broker: a transition written
 with the commit (one round trip fewer per hop) lands whole, any text survives being inlined,
-and a saga changed under the handler fails the commit and leaves nothing behind."""
+a saga changed under the handler fails the commit and leaves nothing behind, and a saga
+this process remembers is moved without reading its row, and correctly when the memory is out
+of date."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from typing import Any
 import asyncpg
 import pytest
 from esd_contracts.billing.events import ShipmentRecorded
-from esd_contracts.credit.events import CreditReserved
+from esd_contracts.credit.events import CreditCaptured, CreditReserved
 from esd_contracts.keys.events import KeysIssued
 from esd_contracts.orders.commands import PlaceOrder
 from esd_platform.testing import isolated_settings, offline_unit_of_work
 from esd_platform.uow import UnitOfWork
 from orders.adapters import repository
+from orders.adapters.memory import SagaMemory
 from orders.domain.saga import OrderSaga, State
 from orders.service_layer import handlers
 from sqlalchemy import text
@@ -121,3 +124,62 @@ async def test_a_saga_changed_under_the_handler_fails_the_commit_and_leaves_noth
     await handlers.apply_reply(reserved, uow)
     [saga_row] = await _rows(uow, "SELECT * FROM sagas WHERE order_id = :o", o=cmd.order_id)
     assert saga_row.state == State.CREDIT_RESERVED.value
+
+
+async def test_a_remembered_saga_moves_without_its_row_being_read(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_read(*_: Any) -> None:
+        raise AssertionError("the saga's row was read")
+
+    memory = SagaMemory()
+    cmd, saga = _order()
+    await handlers.place_order(cmd, uow, memory)
+    monkeypatch.setattr(repository, "get_for_update", no_read)
+    for step in (CreditReserved, KeysIssued, ShipmentRecorded):
+        await handlers.apply_reply(reply(step, saga), uow, memory)
+    assert memory.take(cmd.order_id) is not None
+    await handlers.place_order(cmd, uow, memory)  # nothing to keep from a redelivery
+    assert memory.take(cmd.order_id) is None
+
+    [row] = await _rows(uow, "SELECT state, version FROM sagas WHERE order_id = :o", o=cmd.order_id)
+    assert (row.state, row.version) == (State.BILLED.value, 3)
+
+
+async def test_a_saga_moved_by_another_process_is_moved_once_more_from_its_row(
+    uow: UnitOfWork,
+) -> None:
+    here, elsewhere = SagaMemory(), SagaMemory()
+    cmd, saga = _order()
+    await handlers.place_order(cmd, uow, here)
+    await handlers.apply_reply(reply(CreditReserved, saga), uow, elsewhere)
+    # ``here`` still remembers the saga as accepted (version 0): its write fails, the row wins
+    await handlers.apply_reply(reply(KeysIssued, saga), uow, here)
+    await handlers.apply_reply(reply(ShipmentRecorded, saga), uow, elsewhere)
+    await handlers.apply_reply(reply(CreditCaptured, saga), uow, here)
+
+    [row] = await _rows(uow, "SELECT state, version FROM sagas WHERE order_id = :o", o=cmd.order_id)
+    assert (row.state, row.version) == (State.COMPLETED.value, 4)
+    history = await _rows(
+        uow, "SELECT cause FROM saga_history WHERE order_id = :o ORDER BY version", o=cmd.order_id
+    )
+    assert [h.cause for h in history] == [
+        "PlaceOrder",
+        "CreditReserved",
+        "KeysIssued",
+        "ShipmentRecorded",
+        "CreditCaptured",
+    ]
+    sent = await _rows(
+        uow,
+        "SELECT message_type FROM outbox WHERE correlation_id = :o ORDER BY seq",
+        o=str(cmd.order_id),
+    )
+    assert [row.message_type.split(".")[1] for row in sent] == [
+        "ReserveCredit",
+        "IssueKeys",
+        "RecordShipment",
+        "CaptureCredit",
+        "OrderCompleted",
+    ]
+    assert len(here) == 0  # a completed saga is not kept

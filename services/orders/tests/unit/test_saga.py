@@ -196,3 +196,17 @@ def test_a_test_order_never_takes_credit_replies() -> None:
     saga = saga_in(State.ACCEPTED, test=True)
     with pytest.raises(IllegalTransition):
         saga.handle(reply(CreditReserved, saga), NOW)
+
+
+def test_money_is_kept_in_kopecks_as_the_row_keeps_it() -> None:
+    odd = {
+        "unit_price": Decimal("0.125"),
+        "amount": Decimal("0.375"),
+        "vat_amount": Decimal("-0.005"),
+    }
+    saga, _ = OrderSaga.accept(place().model_copy(update=odd), NOW)
+    assert (saga.unit_price, saga.amount, saga.vat_amount) == (
+        Decimal("0.13"),
+        Decimal("0.38"),
+        Decimal("-0.01"),  # halves away from zero, as PostgreSQL's numeric
+    )

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,13 @@ from esd_contracts.orders.events import (
     OrderFailed,
     OrderRejected,
 )
+
+
+def _kopecks(amount: Decimal) -> Decimal:
+    """Money as the saga's row keeps it (numeric(14, 2), halves away from zero), so a saga held
+    in memory and one read back are the same."""
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
 
 _STEP_NAMESPACE = uuid.UUID("6f1c1d2e-4b7a-4c55-9a51-2f8e0c9a7d10")
 
@@ -122,10 +129,10 @@ class OrderSaga:
             sku=cmd.sku,
             name=cmd.name,
             quantity=cmd.quantity,
-            unit_price=cmd.unit_price,
-            amount=cmd.amount,
+            unit_price=_kopecks(cmd.unit_price),
+            amount=_kopecks(cmd.amount),
             vat_rate=cmd.vat_rate,
-            vat_amount=cmd.vat_amount,
+            vat_amount=_kopecks(cmd.vat_amount),
             test=cmd.test,
             key_source=cmd.key_source,
             fields=dict(cmd.fields),

@@ -9,12 +9,13 @@ from esd_platform.observability import observe_saga
 from esd_platform.uow import UnitOfWork
 
 from orders.adapters import repository
+from orders.adapters.memory import SagaMemory
 from orders.domain.saga import FINAL, OrderSaga
 
 log = get_logger("esd.orders")
 
 
-async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> None:
+async def place_order(cmd: PlaceOrder, uow: UnitOfWork, memory: SagaMemory | None = None) -> None:
     """Accept an order into its saga (once, whatever the redeliveries) and send the first step."""
     async with uow.transaction(cmd.message_id) as tx:
         if tx.duplicate:
@@ -25,16 +26,40 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> None:
             return
         tx.publish(*messages)
         log.info("order_accepted", order_id=str(cmd.order_id), state=saga.state.value)
+    if memory is not None:  # committed
+        memory.keep(saga)
 
 
-async def apply_reply(message: Message, uow: UnitOfWork) -> None:
-    """Apply a service's reply (or a cancel) to the order's saga under a row lock."""
+async def apply_reply(message: Message, uow: UnitOfWork, memory: SagaMemory | None = None) -> None:
+    """Apply a service's reply (or a cancel) to the order's saga.
+
+    From the saga this process last committed when it has it (no read; the version guard of the
+    write catches a saga moved meanwhile), else from the row, read under a lock. A remembered
+    saga whose transaction fails for any reason is applied once more the long way.
+    """
+    order_id = message.order_id  # type: ignore[attr-defined]
+    remembered = memory.take(order_id) if memory is not None else None
+    if remembered is not None:
+        try:
+            await _apply(message, uow, memory, remembered)
+            return
+        except Exception:
+            log.info("remembered_saga_out_of_date", order_id=str(order_id), exc_info=True)
+    await _apply(message, uow, memory, None)
+
+
+async def _apply(
+    message: Message, uow: UnitOfWork, memory: SagaMemory | None, saga: OrderSaga | None
+) -> None:
     order_id = message.order_id  # type: ignore[attr-defined]
     took: float | None = None
     async with uow.transaction(message.message_id) as tx:
         if tx.duplicate:
+            if saga is not None and memory is not None:
+                memory.keep(saga)  # unchanged
             return
-        saga = await repository.get_for_update(tx.conn, order_id)
+        if saga is None:
+            saga = await repository.get_for_update(tx.conn, order_id)
         if saga is None:
             log.warning("reply_for_unknown_order", order_id=str(order_id))
             return
@@ -57,5 +82,8 @@ async def apply_reply(message: Message, uow: UnitOfWork) -> None:
             )
             if saga.state in FINAL and started is not None:  # once per order, by outcome
                 took = (uow.clock.now() - started).total_seconds()
-    if took is not None:  # committed
+    # committed
+    if memory is not None:
+        memory.keep(saga)
+    if took is not None:
         observe_saga(saga.state.value, took)

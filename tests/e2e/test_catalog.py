@@ -171,7 +171,8 @@ class TestPartnerPrices:
         other = await platform.new_partner()
         status, _ = await import_list(
             platform,
-            b"sku;name;price;vendor\r\nE2E-RULE-1;Rule probe;1000,00;ESET\r\n",
+            b"sku;name;price;vendor\r\nE2E-RULE-1;Rule probe;1000,00;ESET\r\n"
+            b"E2E-RULE-2;Fixed-price probe;1390,00;ESET\r\n",
             "text/csv",
         )
         assert status == 200
@@ -183,7 +184,7 @@ class TestPartnerPrices:
             json={
                 "adjustments": [
                     {"percent": "-15", "vendor_id": "eset"},
-                    {"fixed_price": "777.00", "sku": "E2E-NOD-1"},
+                    {"fixed_price": "777.00", "sku": "E2E-RULE-2"},
                 ]
             },
             headers=OPS,
@@ -204,7 +205,7 @@ class TestPartnerPrices:
         )
         prices = {i["sku"]: i["price"] for i in feed.json()["items"]}
         assert prices["E2E-RULE-1"] == "850.00"
-        assert prices["E2E-NOD-1"] == "777.00"
+        assert prices["E2E-RULE-2"] == "777.00"
 
         order = await platform.order(
             partner, {"external_id": uuid.uuid4().hex, "sku": "E2E-RULE-1", "quantity": 2}

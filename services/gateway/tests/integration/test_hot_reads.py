@@ -36,6 +36,7 @@ from esd_platform.testing import isolated_settings
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from gateway.bootstrap import create_app
 from gateway.runtime import Gateway
+from gateway.service_layer import ordering
 from gateway.settings import GatewaySettings
 from gateway.testing import in_loop_client
 from sqlalchemy import text
@@ -389,6 +390,39 @@ class TestFinalOrder:
         answer = await world.client.get(f"/api/v1/orders/{order_id}", headers=shop.headers)
         assert answer.json()["keys"][0]["activation_code"] == "SEALED-1"
         assert world.keys_asked[order_id] == 0  # the keys service was never asked
+
+    async def test_an_outcome_that_comes_before_the_wait_begins_ends_it(
+        self, shop: Shop, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """POST ?wait=N waits from the order's row as written, so it must be watching before
+        the row exists: here the outcome is consumed before the wait even starts."""
+        place_order = ordering.place_order
+
+        async def and_done_at_once(*args: Any, **kwargs: Any) -> ordering.PlacedOrder:
+            placed = await place_order(*args, **kwargs)
+            order_id = placed.row.id
+            sealed = DeliverySeal(world.gateway.settings.key_delivery_secret).seal(
+                order_id, [(uuid.uuid4(), "EARLY-1")]
+            )
+            await publish(world.gateway, completed(shop, order_id, sealed))
+
+            async def consumed() -> bool:
+                return world.gateway.final_orders.get(order_id, shop.partner_id) is not None
+
+            await wait_for(consumed)
+            return placed
+
+        monkeypatch.setattr(ordering, "place_order", and_done_at_once)
+        started = asyncio.get_running_loop().time()
+        answer = await world.client.post(
+            "/api/v1/orders?wait=5",
+            json={"external_id": "f-early", "sku": "KL-KIS-1Y", "quantity": 1},
+            headers=shop.headers,
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["status"] == "completed"
+        assert answer.json()["keys"][0]["activation_code"] == "EARLY-1"
+        assert asyncio.get_running_loop().time() - started < 4  # woken, not timed out
 
     async def test_another_partner_never_gets_it_from_memory(
         self, shop: Shop, world: World

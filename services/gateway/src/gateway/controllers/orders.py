@@ -40,22 +40,20 @@ class OrdersController(Controller):
         wait: Wait = 0,
     ) -> Response[OrderRead]:
         data = await strict_body(request, OrderCreate)  # "3" is not a quantity
-        placed = await ordering.place_order(
-            gateway,
-            partner.partner_id,
-            partner.live,
-            OrderRequest(
-                external_id=data.external_id,
-                sku=data.sku,
-                quantity=data.quantity,
-                test=data.test,
-                fields=data.fields,
-                callback_url=data.callback_url,
-            ),
+        order = OrderRequest(
+            external_id=data.external_id,
+            sku=data.sku,
+            quantity=data.quantity,
+            test=data.test,
+            fields=data.fields,
+            callback_url=data.callback_url,
+        )
+        placed = await (
+            ordering.place_and_wait(gateway, partner.partner_id, partner.live, order, wait)
+            if wait
+            else ordering.place_order(gateway, partner.partner_id, partner.live, order)
         )
         row = placed.row
-        if wait and row.status not in ordering.FINAL_STATUSES:
-            row = await ordering.wait_until_final(gateway, partner.partner_id, row.id, wait)
         final = row.status in ordering.FINAL_STATUSES
         # a replay is 200; a new order is 201 once final, 202 while pending
         status = 200 if not placed.created else 201 if final else 202

@@ -51,12 +51,16 @@ class KeyLink:
 
 
 async def place_order(
-    gateway: Gateway, partner_id: uuid.UUID, live: bool, request: OrderRequest
+    gateway: Gateway,
+    partner_id: uuid.UUID,
+    live: bool,
+    request: OrderRequest,
+    order_id: uuid.UUID | None = None,
 ) -> PlacedOrder:
     service = gateway.service
     check_at_intake(service, request.callback_url)  # no callbacks into our own network
     print_ = fingerprint(request)
-    order_id = uuid.uuid4()
+    order_id = order_id or uuid.uuid4()
     now = service.clock.now()
     async with service.uow.transaction() as tx:
         product_row = await repository.product(tx.conn, request.sku)
@@ -145,6 +149,26 @@ async def read_order(gateway: Gateway, partner_id: uuid.UUID, order_id: uuid.UUI
     return found
 
 
+async def place_and_wait(
+    gateway: Gateway, partner_id: uuid.UUID, live: bool, request: OrderRequest, seconds: float
+) -> PlacedOrder:
+    """:func:`place_order`, then wait up to ``seconds`` for the outcome.
+
+    The new order is watched from before it exists, so no notification can come before the
+    watch, and the row just written is the first read.
+    """
+    order_id = uuid.uuid4()
+    async with gateway.waiters.watch(order_id) as changed:
+        placed = await place_order(gateway, partner_id, live, request, order_id)
+        if placed.created:
+            row = await _wait(gateway, partner_id, placed.row, seconds, changed)
+            return PlacedOrder(row, created=True)
+    if placed.row.status in FINAL_STATUSES:
+        return placed
+    row = await wait_until_final(gateway, partner_id, placed.row.id, seconds)
+    return PlacedOrder(row, created=False)
+
+
 async def wait_until_final(
     gateway: Gateway,
     partner_id: uuid.UUID,
@@ -157,18 +181,31 @@ async def wait_until_final(
 
     ``also(row)`` may end the wait early on another condition (e.g. a refused cancel).
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
     async with gateway.waiters.watch(order_id) as changed:
         row = await read_order(gateway, partner_id, order_id)
-        while row.status not in FINAL_STATUSES and not (also and also(row)):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
-            changed.clear()
-            row = await read_order(gateway, partner_id, order_id)
+        return await _wait(gateway, partner_id, row, seconds, changed, also=also)
+
+
+async def _wait(
+    gateway: Gateway,
+    partner_id: uuid.UUID,
+    row: Row[Any],
+    seconds: float,
+    changed: asyncio.Event,
+    *,
+    also: Any = None,
+) -> Row[Any]:
+    """From ``row``, read as the watch ``changed`` began: re-read on each notification."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while row.status not in FINAL_STATUSES and not (also and also(row)):
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), remaining)
+        changed.clear()
+        row = await read_order(gateway, partner_id, row.id)
     return row
 
 

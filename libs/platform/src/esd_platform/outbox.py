@@ -26,6 +26,7 @@ from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from esd_platform.db import Statement
 from esd_platform.logging import get_logger
 from esd_platform.tracing import continued, current_traceparent
 
@@ -77,6 +78,7 @@ class Outbox:
             f"ORDER BY seq LIMIT {BATCH} FOR UPDATE SKIP LOCKED"
         )
         self._delete = text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)')
+        self._delete_ids = Statement(self._delete.text)  # the same, for the fast path's sweep
 
     def use_broker(self, broker: RabbitBroker) -> None:
         self._broker = broker
@@ -157,7 +159,8 @@ class Outbox:
         ids, self._sent = self._sent, []
         if ids:
             async with self._autocommit.connect() as conn:  # one statement, one round trip
-                await conn.execute(self._delete, {"ids": ids})
+                driver = (await conn.get_raw_connection()).driver_connection
+                await self._delete_ids.execute(driver, {"ids": ids})
 
     async def _run(self) -> None:
         while True:

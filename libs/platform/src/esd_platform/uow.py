@@ -42,6 +42,8 @@ class Transaction:
     """What a handler sees: the connection, whether this is a redelivery, and a publish list."""
 
     conn: AsyncConnection
+    driver: Any
+    """The same connection's asyncpg connection, for :class:`esd_platform.db.Statement`."""
     duplicate: bool = False
     staged: list[Message] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
@@ -84,10 +86,10 @@ class UnitOfWork:
             try:
                 if message_id is None:
                     await driver.execute("BEGIN")
-                    tx = Transaction(conn)
+                    tx = Transaction(conn, driver)
                 else:
                     status = await driver.execute(self._begin_with_inbox(message_id))
-                    tx = Transaction(conn, duplicate=status.endswith(" 0"))
+                    tx = Transaction(conn, driver, duplicate=status.endswith(" 0"))
                 yield tx
                 rows = outbox_rows(tx.staged)
                 await driver.execute(self._commit_with_outbox(rows, tx.deferred))

@@ -1,4 +1,5 @@
-"""Billing persistence: raw SQLAlchemy Core ``text()`` on the caller's connection.
+"""Billing persistence: raw SQLAlchemy Core ``text()`` on the caller's connection; the per-line
+statements on the driver's connection (:class:`esd_platform.db.Statement`).
 
 The per-line path is a handful of statements: one look-up (is the order on a document already,
 and does the partner's document of that day exist), one conditional ``UPDATE`` of the document's
@@ -15,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from esd_platform.db import Statement
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,7 +44,7 @@ class ExistingLine:
     amount: Decimal
 
 
-_LOOKUP = text(
+_LOOKUP = Statement(
     """
     SELECT l.document_id AS line_document_id, ld.number AS line_number, ld.date AS line_date,
            ld.due_date AS line_due_date, l.amount AS line_amount,
@@ -78,7 +80,7 @@ _INSERT_DOCUMENT = text(
     "VALUES (:number, :partner_id, :day, :due_date, :supplement_to, :now) RETURNING id"
 )
 
-_ADD_LINE = text(
+_ADD_LINE = Statement(
     """
     WITH document AS (
         UPDATE documents SET amount = amount + :amount, vat_amount = vat_amount + :vat_amount,
@@ -96,18 +98,7 @@ _ADD_LINE = text(
     """
 )
 
-_LINE_EXISTS = text("SELECT 1 FROM document_lines WHERE order_id = :order_id")
-
-_TERMS_HISTORY = text(
-    "SELECT effective_from, term_days FROM credit_terms WHERE partner_id = :partner_id"
-)
-
-_INSERT_TERMS = text(
-    "INSERT INTO credit_terms (partner_id, effective_from, effective_day, term_days, "
-    "source_message_id) VALUES (:partner_id, :effective_from, :effective_day, :term_days, "
-    ":source_message_id) ON CONFLICT DO NOTHING"
-)
-
+_LINE_EXISTS = Statement("SELECT 1 FROM document_lines WHERE order_id = :order_id")
 
 _TERMS_HISTORY = text(
     "SELECT effective_from, term_days FROM credit_terms WHERE partner_id = :partner_id"
@@ -138,21 +129,22 @@ _LINES_OF = text(
 
 
 async def lookup(
-    conn: AsyncConnection, order_id: uuid.UUID, partner_id: uuid.UUID, day: date
+    driver: Any, order_id: uuid.UUID, partner_id: uuid.UUID, day: date
 ) -> tuple[ExistingLine | None, DocumentRef | None]:
     """In one round trip: the order's line if it is recorded, and the partner's day document."""
-    row = (
-        await conn.execute(_LOOKUP, {"order_id": order_id, "partner_id": partner_id, "day": day})
-    ).one()
+    params = {"order_id": order_id, "partner_id": partner_id, "day": day}
+    row = await _LOOKUP.fetchrow(driver, params)
     existing = None
-    if row.line_document_id is not None:
+    if row["line_document_id"] is not None:
         existing = ExistingLine(
-            DocumentRef(row.line_document_id, row.line_number, row.line_date, row.line_due_date),
-            row.line_amount,
+            DocumentRef(
+                row["line_document_id"], row["line_number"], row["line_date"], row["line_due_date"]
+            ),
+            row["line_amount"],
         )
     document = None
-    if row.document_id is not None:
-        document = DocumentRef(row.document_id, row.number, row.date, row.due_date)
+    if row["document_id"] is not None:
+        document = DocumentRef(row["document_id"], row["number"], row["date"], row["due_date"])
     return existing, document
 
 
@@ -203,17 +195,15 @@ async def insert_document(
     return DocumentRef(document_id, number, day, due)
 
 
-async def add_line(conn: AsyncConnection, document_id: int, line: dict[str, Any]) -> int | None:
+async def add_line(driver: Any, document_id: int, line: dict[str, Any]) -> int | None:
     """In one statement: add the line's amounts to the open document (locking it) and insert
     the line at the next position. ``None`` when the document was closed meanwhile (nothing
     changed); :class:`LineExists` when the order is already on a document (the caller must roll
     back: the document's totals were raised)."""
-    position = (
-        await conn.execute(_ADD_LINE, {**line, "document_id": document_id})
-    ).scalar_one_or_none()
+    position = await _ADD_LINE.fetchval(driver, {**line, "document_id": document_id})
     if position is not None:
         return int(position)
-    if (await conn.execute(_LINE_EXISTS, {"order_id": line["order_id"]})).first() is not None:
+    if await _LINE_EXISTS.fetchrow(driver, {"order_id": line["order_id"]}) is not None:
         raise LineExists(str(line["order_id"]))
     return None
 

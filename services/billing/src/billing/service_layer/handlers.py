@@ -42,7 +42,7 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
         if tx.duplicate:
             return
         now = uow.clock.now()
-        existing, document = await repository.lookup(tx.conn, cmd.order_id, cmd.partner_id, day)
+        existing, document = await repository.lookup(tx.driver, cmd.order_id, cmd.partner_id, day)
         if existing is not None:
             tx.publish(_recorded(cmd, existing.document, existing.amount, now))
             log.info(
@@ -67,7 +67,7 @@ async def record_shipment(cmd: RecordShipment, uow: UnitOfWork) -> None:
         for _ in range(2):  # a second pass only if the day closed between look-up and update
             if document is None:
                 document = await _open_document(tx, cmd.partner_id, day, now)
-            position = await repository.add_line(tx.conn, document.id, row)
+            position = await repository.add_line(tx.driver, document.id, row)
             if position is not None:
                 break
             document = None

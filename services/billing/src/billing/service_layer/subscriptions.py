@@ -320,7 +320,7 @@ async def _put_on_document(
     for _ in range(2):  # a second pass only if the day closed between opening and adding
         if document is None:
             document = documents[key] = await _open_document(tx, s.partner_id, last_day, now)
-        position = await repository.add_line(tx.conn, document.id, row)
+        position = await repository.add_line(tx.driver, document.id, row)
         if position is not None:
             break
         document = None

@@ -1,4 +1,6 @@
-"""SQL of the credit service, SQLAlchemy Core ``text()`` on the caller's connection.
+"""SQL of the credit service, SQLAlchemy Core ``text()`` on the caller's connection; the two
+statements every order runs (reserve, capture) on the driver's connection
+(:class:`esd_platform.db.Statement`).
 
 Every money movement updates the partner's running figures in ``credit_lines`` and appends the
 matching ``ledger`` entry in the same statement or transaction, so the row always equals the
@@ -13,7 +15,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from esd_platform.db import Statement
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +26,7 @@ from credit.domain.model import ReservationState, Terms
 
 # -- the hot path: one statement holds the credit, records the reservation and the entry -------
 
-_RESERVE = text(
+_RESERVE = Statement(
     """
     WITH line AS (
         UPDATE credit_lines SET reserved = reserved + :amount
@@ -76,7 +80,7 @@ class LineState:
 
 
 async def reserve(
-    conn: AsyncConnection,
+    driver: Any,
     *,
     order_id: uuid.UUID,
     partner_id: uuid.UUID,
@@ -86,8 +90,8 @@ async def reserve(
 ) -> bool:
     """Hold ``amount`` if the line exists, is not blocked, has it available, and the order holds
     nothing yet. True when held by this call."""
-    result = await conn.execute(
-        _RESERVE,
+    held = await _RESERVE.fetchval(
+        driver,
         {
             "order_id": order_id,
             "partner_id": partner_id,
@@ -96,7 +100,7 @@ async def reserve(
             "today": today,
         },
     )
-    return bool(result.scalar_one())
+    return bool(held)
 
 
 async def line_state(conn: AsyncConnection, partner_id: uuid.UUID, today: date) -> LineState | None:
@@ -115,7 +119,7 @@ async def get_reservation(conn: AsyncConnection, order_id: uuid.UUID) -> Reserva
 
 # -- capture and release: finish a held reservation exactly once -------------------------------
 
-_CAPTURE = text(
+_CAPTURE = Statement(
     """
     WITH done AS (
         UPDATE reservations
@@ -174,7 +178,7 @@ class Captured:
 
 
 async def capture(
-    conn: AsyncConnection,
+    driver: Any,
     *,
     order_id: uuid.UUID,
     document_number: str,
@@ -183,21 +187,19 @@ async def capture(
     now: datetime,
 ) -> Captured | None:
     """Move a held reservation into debt on the document; None if nothing was held."""
-    row = (
-        await conn.execute(
-            _CAPTURE,
-            {
-                "order_id": order_id,
-                "document_number": document_number,
-                "document_date": document_date,
-                "due_date": due_date,
-                "now": now,
-            },
-        )
-    ).first()
+    row = await _CAPTURE.fetchrow(
+        driver,
+        {
+            "order_id": order_id,
+            "document_number": document_number,
+            "document_date": document_date,
+            "due_date": due_date,
+            "now": now,
+        },
+    )
     if row is None:
         return None
-    return Captured(row.partner_id, row.amount, row.unallocated)
+    return Captured(row["partner_id"], row["amount"], row["unallocated"])
 
 
 async def release(

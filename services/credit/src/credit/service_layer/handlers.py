@@ -56,7 +56,7 @@ async def reserve_credit(cmd: ReserveCredit, uow: UnitOfWork) -> None:
         if tx.duplicate:
             return
         held = await repository.reserve(
-            tx.conn,
+            tx.driver,
             order_id=cmd.order_id,
             partner_id=cmd.partner_id,
             amount=amount,
@@ -115,7 +115,7 @@ async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
         if tx.duplicate:
             return
         captured = await repository.capture(
-            tx.conn,
+            tx.driver,
             order_id=cmd.order_id,
             document_number=cmd.document_number,
             document_date=cmd.document_date,

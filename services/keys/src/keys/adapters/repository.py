@@ -1,4 +1,6 @@
-"""SQL of the keys service (SQLAlchemy Core ``text()`` on the caller's connection: hot path)."""
+"""SQL of the keys service: SQLAlchemy Core ``text()`` on the caller's connection; the two
+statements every order runs (claim the order, record its keys) on the driver's connection
+(:class:`esd_platform.db.Statement`)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from esd_platform.db import Statement
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keys.domain.model import KeyRequest, SealedKey
 
-_CLAIM_ORDER = text(
+_CLAIM_ORDER = Statement(
     "INSERT INTO key_order (order_id, partner_id, sku, quantity, source, status, created_at) "
     "VALUES (:order_id, :partner_id, :sku, :quantity, :source, 'pending', :now) "
     "ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
@@ -24,7 +27,7 @@ _OUTCOME = text(
     "FROM key_order o LEFT JOIN issued_key k ON k.order_id = o.order_id "
     "WHERE o.order_id = :order_id GROUP BY o.order_id"
 )
-_INSERT_KEYS = text(
+_INSERT_KEYS = Statement(
     # the keys and the order's 'issued' in one round trip
     "WITH keys AS (INSERT INTO issued_key "
     "(key_id, order_id, position, partner_id, sku, source, key_hash, ciphertext, issued_at) "
@@ -67,25 +70,23 @@ class Outcome:
     key_ids: tuple[uuid.UUID, ...]
 
 
-async def claim_order(conn: AsyncConnection, request: KeyRequest, now: datetime) -> bool:
+async def claim_order(driver: Any, request: KeyRequest, now: datetime) -> bool:
     """Make this transaction the one that issues the order's keys; False if one did already.
 
     A concurrent transaction for the same order waits on the primary key here until this one
     commits, then gets False and answers with the set this one issued.
     """
-    row = (
-        await conn.execute(
-            _CLAIM_ORDER,
-            {
-                "order_id": request.order_id,
-                "partner_id": request.partner_id,
-                "sku": request.sku,
-                "quantity": request.quantity,
-                "source": request.source,
-                "now": now,
-            },
-        )
-    ).first()
+    row = await _CLAIM_ORDER.fetchrow(
+        driver,
+        {
+            "order_id": request.order_id,
+            "partner_id": request.partner_id,
+            "sku": request.sku,
+            "quantity": request.quantity,
+            "source": request.source,
+            "now": now,
+        },
+    )
     return row is not None
 
 
@@ -97,11 +98,11 @@ async def outcome(conn: AsyncConnection, order_id: uuid.UUID) -> Outcome | None:
 
 
 async def record_issued(
-    conn: AsyncConnection, request: KeyRequest, keys: list[SealedKey], now: datetime
+    driver: Any, request: KeyRequest, keys: list[SealedKey], now: datetime
 ) -> tuple[uuid.UUID, ...]:
     key_ids = tuple(uuid.uuid4() for _ in keys)
-    await conn.execute(
-        _INSERT_KEYS,
+    await _INSERT_KEYS.execute(
+        driver,
         {
             "order_id": request.order_id,
             "partner_id": request.partner_id,

@@ -50,7 +50,7 @@ async def issue_keys(
         if tx.duplicate:
             return
         now = clock.now()
-        if not await repository.claim_order(tx.conn, request, now):
+        if not await repository.claim_order(tx.driver, request, now):
             await _answer_again(tx, request, clock)
             return
         result = await adapter.issue(tx.conn, request, prepared, now)
@@ -60,7 +60,7 @@ async def issue_keys(
             log.info("keys_failed", order_id=str(request.order_id), reason=result.reason)
             return
         check_complete(request, result)
-        key_ids = await repository.record_issued(tx.conn, request, result, now)
+        key_ids = await repository.record_issued(tx.driver, request, result, now)
         sealer = adapters.sealer
         if request.source == "pool":
             await pool.check_stock_after_claim(

@@ -1,4 +1,8 @@
-"""Saga persistence: one row per order (locked while a reply is applied) and its history."""
+"""Saga persistence: one row per order (locked while a reply is applied) and its history.
+
+The statements every order runs go on the driver's connection
+(:class:`esd_platform.db.Statement`); the version guard makes a concurrent change fail.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from esd_platform.db import Statement
 from esd_platform.uow import Transaction, dollar_tag
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,7 +24,7 @@ _COLUMNS = (
     "completed_at, version, vendor, sealed_keys"
 )
 
-_INSERT = text(
+_INSERT = Statement(
     # the saga and its first history line in one round trip
     f"WITH saga AS (INSERT INTO sagas ({_COLUMNS}, created_at, updated_at) VALUES (:order_id, "
     ":partner_id, :external_id, :sku, :name, :quantity, :unit_price, :amount, :vat_rate, "
@@ -31,7 +36,7 @@ _INSERT = text(
     "SELECT order_id FROM saga"
 )
 _SELECT_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM sagas WHERE order_id = :order_id FOR UPDATE")
-_UPDATE = text(
+_UPDATE = Statement(
     # the transition and its history line in one round trip; the saga's start comes back for
     # the duration metric of a saga that ends here
     "WITH moved AS (UPDATE sagas SET state = :state, reason = :reason, "
@@ -71,10 +76,10 @@ def _params(saga: OrderSaga) -> dict[str, Any]:
     }
 
 
-async def add(conn: AsyncConnection, saga: OrderSaga, cause: str) -> bool:
+async def add(driver: Any, saga: OrderSaga, cause: str) -> bool:
     """Insert a new saga; False when this order (or partner's external id) exists already."""
     params = {**_params(saga), "now": saga.now, "cause": cause}
-    return (await conn.execute(_INSERT, params)).first() is not None
+    return await _INSERT.fetchrow(driver, params) is not None
 
 
 async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSaga | None:
@@ -120,12 +125,12 @@ def save_at_commit(tx: Transaction, saga: OrderSaga, cause: str) -> None:
     saga.version += 1
 
 
-async def save(conn: AsyncConnection, saga: OrderSaga, cause: str) -> datetime:
+async def save(driver: Any, saga: OrderSaga, cause: str) -> datetime:
     """Persist a transition (guarded by the version read) and record it in the history;
     returns when the saga started."""
-    row = (await conn.execute(_UPDATE, {**_params(saga), "now": saga.now, "cause": cause})).first()
+    row = await _UPDATE.fetchrow(driver, {**_params(saga), "now": saga.now, "cause": cause})
     if row is None:
         raise RuntimeError(f"saga {saga.order_id} changed concurrently")
     saga.version += 1
-    started: datetime = row.created_at
+    started: datetime = row["created_at"]
     return started

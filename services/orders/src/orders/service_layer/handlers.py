@@ -21,7 +21,7 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork, memory: SagaMemory | Non
         if tx.duplicate:
             return
         saga, messages = OrderSaga.accept(cmd, uow.clock.now())
-        if not await repository.add(tx.conn, saga, PlaceOrder.__name__):
+        if not await repository.add(tx.driver, saga, PlaceOrder.__name__):
             log.warning("order_already_accepted", order_id=str(cmd.order_id))
             return
         tx.publish(*messages)
@@ -68,7 +68,7 @@ async def _apply(
         started = None
         if saga.state in FINAL and saga.state is not before:
             # the saga's start comes back for the duration metric of a saga that ends here
-            started = await repository.save(tx.conn, saga, type(message).__name__)
+            started = await repository.save(tx.driver, saga, type(message).__name__)
         elif saga.state is not before or messages:
             repository.save_at_commit(tx, saga, type(message).__name__)
         tx.publish(*messages)

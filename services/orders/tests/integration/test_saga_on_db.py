@@ -53,6 +53,16 @@ async def _rows(uow: UnitOfWork, sql: str, **params: Any) -> list[Any]:
         return list((await conn.execute(text(sql), params)).all())
 
 
+async def _sent(uow: UnitOfWork, cmd: PlaceOrder) -> list[str]:
+    """The kinds of message the order's saga staged, in order."""
+    rows = await _rows(
+        uow,
+        "SELECT message_type FROM outbox WHERE correlation_id = :o ORDER BY seq",
+        o=str(cmd.order_id),
+    )
+    return [row.message_type.split(".")[1] for row in rows]
+
+
 async def test_transitions_written_with_the_commit_land_whole(uow: UnitOfWork) -> None:
     cmd, saga = _order()
     await handlers.place_order(cmd, uow)
@@ -80,12 +90,7 @@ async def test_transitions_written_with_the_commit_land_whole(uow: UnitOfWork) -
         (2, "KeysIssued"),
         (3, "ShipmentRecorded"),
     ]
-    sent = await _rows(
-        uow,
-        "SELECT message_type FROM outbox WHERE correlation_id = :o ORDER BY seq",
-        o=str(cmd.order_id),
-    )
-    assert [row.message_type.split(".")[1] for row in sent] == [
+    assert await _sent(uow, cmd) == [
         "ReserveCredit",
         "IssueKeys",
         "RecordShipment",
@@ -116,10 +121,7 @@ async def test_a_saga_changed_under_the_handler_fails_the_commit_and_leaves_noth
     assert (
         await _rows(uow, "SELECT 1 FROM inbox WHERE message_id = :m", m=reserved.message_id) == []
     )
-    sent = await _rows(
-        uow, "SELECT message_type FROM outbox WHERE correlation_id = :o", o=str(cmd.order_id)
-    )
-    assert [row.message_type.split(".")[1] for row in sent] == ["ReserveCredit"]
+    assert await _sent(uow, cmd) == ["ReserveCredit"]
     # the redelivery applies it
     await handlers.apply_reply(reserved, uow)
     [saga_row] = await _rows(uow, "SELECT * FROM sagas WHERE order_id = :o", o=cmd.order_id)
@@ -170,12 +172,7 @@ async def test_a_saga_moved_by_another_process_is_moved_once_more_from_its_row(
         "ShipmentRecorded",
         "CreditCaptured",
     ]
-    sent = await _rows(
-        uow,
-        "SELECT message_type FROM outbox WHERE correlation_id = :o ORDER BY seq",
-        o=str(cmd.order_id),
-    )
-    assert [row.message_type.split(".")[1] for row in sent] == [
+    assert await _sent(uow, cmd) == [
         "ReserveCredit",
         "IssueKeys",
         "RecordShipment",

@@ -39,12 +39,15 @@ async def apply_reply(message: Message, uow: UnitOfWork, memory: SagaMemory | No
     """
     order_id = message.order_id  # type: ignore[attr-defined]
     remembered = memory.take(order_id) if memory is not None else None
-    if remembered is not None:
+    if remembered is not None and memory is not None:
         try:
             await _apply(message, uow, memory, remembered)
-            return
         except Exception:
+            memory.used(up_to_date=False)
             log.info("remembered_saga_out_of_date", order_id=str(order_id), exc_info=True)
+        else:
+            memory.used(up_to_date=True)
+            return
     await _apply(message, uow, memory, None)
 
 

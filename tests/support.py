@@ -110,7 +110,7 @@ class Platform:
                 return False
             return limit is None or answer.json()["limit"] == limit
 
-        await eventually(ready)
+        await eventually(ready, timeout=60)
 
     async def inactive_product(self) -> str:
         """The sku of a product the catalog has retired."""
@@ -196,7 +196,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) 
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
+            name = getattr(check, "__qualname__", repr(check))
+            raise AssertionError(f"condition not met in {timeout:g} s: {name}")
         await asyncio.sleep(0.1)
 
 

@@ -27,7 +27,7 @@ from esd_platform.db import admin_connect_args
 from esd_platform.settings import PlatformSettings
 from sqlalchemy.engine import make_url
 
-from tests.support import Partner, Platform, eventually
+from tests.support import Partner, Platform
 
 SCHEMAS = ("catalog", "orders", "credit", "keys", "billing", "gateway")
 ACCEPTED = (200, 201, 202)
@@ -100,14 +100,20 @@ async def retry_failed(platform: Platform, load: Load, timeout: float = 60) -> N
             await asyncio.sleep(1.0)
 
 
-async def outbox_rows(settings: PlatformSettings) -> dict[str, int]:
+async def outbox_rows(settings: PlatformSettings) -> dict[str, list[str]]:
+    """What each service's outbox still holds: message type and age of every row."""
     url = make_url(settings.sqlalchemy_url)
     connection = await asyncpg.connect(**{**admin_connect_args(settings), "database": url.database})
     try:
-        return {
-            schema: await connection.fetchval(f'SELECT count(*) FROM "{schema}".outbox')
-            for schema in SCHEMAS
-        }
+        held = {}
+        for schema in SCHEMAS:
+            rows = await connection.fetch(
+                f"SELECT message_type, round(extract(epoch FROM now() - created_at)) AS age "
+                f'FROM "{schema}".outbox ORDER BY seq LIMIT 5'
+            )
+            if rows:
+                held[schema] = [f"{row['message_type']} ({row['age']} s old)" for row in rows]
+        return held
     finally:
         await connection.close()
 
@@ -154,7 +160,8 @@ async def check_invariants(platform: Platform, load: Load, timeout: float = 120)
     lines = [line["order_id"] for d in documents for line in d["lines"]]
     assert sorted(lines) == sorted(order_ids), "an order was billed twice or not at all"
 
-    async def outboxes_empty() -> bool:
-        return not any((await outbox_rows(platform.settings)).values())
-
-    await eventually(outboxes_empty, timeout=30)
+    held: dict[str, list[str]] = {}
+    deadline = asyncio.get_running_loop().time() + 60
+    while held := await outbox_rows(platform.settings):
+        assert asyncio.get_running_loop().time() < deadline, f"outboxes still hold {held}"
+        await asyncio.sleep(0.2)

@@ -160,7 +160,6 @@ async def check_invariants(platform: Platform, load: Load, timeout: float = 120)
     lines = [line["order_id"] for d in documents for line in d["lines"]]
     assert sorted(lines) == sorted(order_ids), "an order was billed twice or not at all"
 
-    held: dict[str, list[str]] = {}
     deadline = asyncio.get_running_loop().time() + 60
     while held := await outbox_rows(platform.settings):
         assert asyncio.get_running_loop().time() < deadline, f"outboxes still hold {held}"

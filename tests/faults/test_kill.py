@@ -31,10 +31,11 @@ async def test_killed_worker_restarts_and_every_order_completes_once(victim: str
                 async def kill() -> None:  # mid-load, with messages in flight
                     processes[-1].send_signal(signal.SIGKILL)
                     await asyncio.to_thread(processes[-1].wait, 10)
-                    await asyncio.sleep(1.0)
-                    processes.append(service_process(victim, settings))
 
+                # the rest of the load piles up while the victim is dead; then it starts again
                 load = await run_load(platform, ORDERS, {KILL_AT: kill}, prefix=f"kill-{victim}")
+                await asyncio.sleep(1.0)
+                processes.append(service_process(victim, settings))
                 await check_invariants(platform, load)
         finally:
             for process in processes:

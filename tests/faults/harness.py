@@ -15,8 +15,10 @@ the same ``external_id`` after the fault, as a partner's retry would. Afterwards
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,6 +69,20 @@ async def place(client: httpx.AsyncClient, load: Load, external_id: str) -> None
     else:
         assert answer.status_code >= 500 or answer.status_code == 429, answer.text
         load.failed.append(external_id)
+
+
+async def kill9(process: subprocess.Popen[bytes]) -> None:
+    """``kill -9`` of ``process``, mid-whatever it was doing; returns once it is gone."""
+    process.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(process.wait, 10)
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Terminate every process still running (a test's ``finally``)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 async def run_load(

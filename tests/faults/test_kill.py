@@ -6,13 +6,12 @@ and no outbox holds a message (the invariants of :mod:`tests.faults.harness`).""
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 
 import pytest
 from esd_platform.testing import isolated_settings
 
-from tests.faults.harness import check_invariants, run_load
+from tests.faults.harness import check_invariants, kill9, run_load, stop_all
 from tests.support import running_platform, service_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -29,8 +28,7 @@ async def test_killed_worker_restarts_and_every_order_completes_once(victim: str
             async with running_platform(settings, exclude=(victim,)) as platform:
 
                 async def kill() -> None:  # mid-load, with messages in flight
-                    processes[-1].send_signal(signal.SIGKILL)
-                    await asyncio.to_thread(processes[-1].wait, 10)
+                    await kill9(processes[-1])
 
                 # the rest of the load piles up while the victim is dead; then it starts again
                 load = await run_load(platform, ORDERS, {KILL_AT: kill}, prefix=f"kill-{victim}")
@@ -38,7 +36,4 @@ async def test_killed_worker_restarts_and_every_order_completes_once(victim: str
                 processes.append(service_process(victim, settings))
                 await check_invariants(platform, load)
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-                    process.wait(timeout=30)
+            stop_all(processes)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,7 @@ import pytest
 from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings
 
-from tests.faults.harness import check_invariants, run_load
+from tests.faults.harness import check_invariants, kill9, run_load, stop_all
 from tests.faults.servers import free_port
 from tests.support import OPS_TOKEN, running_platform, service_process
 
@@ -37,8 +36,7 @@ async def test_orders_credit_and_catalog_killed_in_turn_mid_load() -> None:
 
                 def kill(name: str) -> Callable[[], Awaitable[None]]:
                     async def fault() -> None:
-                        processes[name].send_signal(signal.SIGKILL)  # messages in flight
-                        await asyncio.to_thread(processes[name].wait, 10)
+                        await kill9(processes[name])  # messages in flight
                         await asyncio.sleep(0.3)
                         processes[name] = service_process(name, settings)
 
@@ -52,10 +50,7 @@ async def test_orders_credit_and_catalog_killed_in_turn_mid_load() -> None:
                 )
                 await check_invariants(platform, load)
         finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-                    process.wait(timeout=30)
+            stop_all(processes.values())
 
 
 def gateway_process(settings: PlatformSettings, port: int) -> subprocess.Popen[bytes]:
@@ -101,8 +96,7 @@ async def test_gateway_killed_mid_load() -> None:
             async with httpx.AsyncClient(base_url=url, timeout=10) as http:
 
                 async def kill() -> None:
-                    process.send_signal(signal.SIGKILL)
-                    await asyncio.to_thread(process.wait, 10)
+                    await kill9(process)
 
                 async def restart() -> None:
                     nonlocal process
@@ -121,6 +115,4 @@ async def test_gateway_killed_mid_load() -> None:
                 assert len(load.failed) >= restart_at - kill_at
                 await check_invariants(platform, load)
         finally:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=30)
+            stop_all([process])

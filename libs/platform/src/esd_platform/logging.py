@@ -60,7 +60,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiormq", "aio_pika", "asyncio"):
+    # connection chatter, and alembic's plugin loader (seven lines at every service start)
+    for noisy in ("aiormq", "aio_pika", "asyncio", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel("WARNING")
     structlog.contextvars.bind_contextvars(service=service)
 

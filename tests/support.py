@@ -206,7 +206,8 @@ async def running_platform(
     settings: PlatformSettings, exclude: tuple[str, ...] = ()
 ) -> AsyncIterator[Platform]:
     """Every backend service (but ``exclude``) in this event loop, and the gateway app."""
-    from gateway.bootstrap import GatewaySettings, create_app
+    from gateway.bootstrap import create_app
+    from gateway.settings import GatewaySettings
     from gateway.testing import in_loop_client
 
     services = {name: builder(name)(settings) for name in BACKEND if name not in exclude}

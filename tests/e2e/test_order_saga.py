@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from esd_cli.launcher import demo_skus
 
 from tests.support import Platform, eventually
 
@@ -99,6 +100,16 @@ class TestFullSaga:
             partner, {"external_id": ext(), "sku": product["sku"], "quantity": 1}
         )
         assert (order["status"], order["reason"]) == ("rejected", "partner_not_live")
+
+    async def test_the_sku_make_run_suggests_ships_at_once(self, platform: Platform) -> None:
+        """`make run` prints a ready-to-paste order; a pool product there would be
+        out_of_stock on a fresh machine."""
+        partner = await platform.new_partner()
+        sku = demo_skus()[0]
+        await platform.product(lambda item: item["sku"] == sku)  # the gateway's replica has it
+        order = await platform.order(partner, {"external_id": ext(), "sku": sku, "quantity": 1})
+        assert order["status"] == "completed", order
+        assert len(order["keys"]) == 1
 
 
 class TestRefusalsAndCompensation:

@@ -133,15 +133,49 @@ def _wait_ready(base: str, deadline: float) -> bool:
     return False
 
 
+def demo_skus(limit: int = 5) -> list[str]:
+    """SKUs of the demo catalog an order ships at once: keys from the generator (a pool product
+    is ``out_of_stock`` until ``esd load-pool``), no required field, well within the default
+    credit line."""
+    from catalog.domain.demo_catalog import build_demo_catalog
+
+    return [
+        p.sku
+        for p in build_demo_catalog().products
+        if p.kind == "key"
+        and p.key_source == "generator"
+        and p.active
+        and not p.required_fields
+        and p.base_price < 5000
+    ][:limit]
+
+
+def _orderable_sku(base: str, api_key: str, seconds: float = 20) -> str | None:
+    """The first of :func:`demo_skus` the partner's catalog holds (a deployment may hold
+    another catalog; the gateway's replica may still be filling after the first start)."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=base, timeout=10) as http:
+        while True:
+            for sku in demo_skus():
+                answer = http.get(f"/api/v1/catalog/products/{sku}", headers=headers)
+                if answer.status_code == 200 and answer.json().get("active"):
+                    return sku
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(1.0)
+
+
 def _announce(base: str, token: str) -> None:
     partner_id, api_key = _seed_demo_partner(base, token)
+    sku = _orderable_sku(base, api_key) or "<a sku from /api/v1/catalog/products>"
     say(f"gateway      {base}   (OpenAPI {base}/schema)")
     say(f"ops token    {token}")
     say(f"demo partner {partner_id}   API key {api_key}")
     say(
         f'try: curl -s -X POST "{base}/api/v1/orders?wait=5" -H "Authorization: Bearer '
         f'{api_key}" -H "Content-Type: application/json" -d \'{{"external_id": "demo-1", '
-        '"sku": "<a sku from /api/v1/catalog/products>", "quantity": 1}\''
+        f'"sku": "{sku}", "quantity": 1}}\''
     )
 
 

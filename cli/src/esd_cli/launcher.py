@@ -154,10 +154,11 @@ def _orderable_sku(base: str, api_key: str, seconds: float = 20) -> str | None:
     """The first of :func:`demo_skus` the partner's catalog holds (a deployment may hold
     another catalog; the gateway's replica may still be filling after the first start)."""
     headers = {"Authorization": f"Bearer {api_key}"}
+    candidates = demo_skus()
     deadline = time.monotonic() + seconds
     with httpx.Client(base_url=base, timeout=10) as http:
         while True:
-            for sku in demo_skus():
+            for sku in candidates:
                 answer = http.get(f"/api/v1/catalog/products/{sku}", headers=headers)
                 if answer.status_code == 200 and answer.json().get("active"):
                     return sku

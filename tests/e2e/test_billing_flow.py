@@ -280,7 +280,7 @@ class TestBillingFlow:
         ]
 
         async def paid() -> bool:
-            return (await document(platform, partner, first["number"]))["status"] == "paid"
+            return bool((await document(platform, partner, first["number"]))["status"] == "paid")
 
         await eventually(paid)
         settled = await document(platform, partner, first["number"])
@@ -377,7 +377,7 @@ class TestFinanceOps:
 
         async def delivered() -> bool:
             answer = await platform.client.get(f"/api/v1/admin/finance/edo/{number}", headers=OPS)
-            return answer.json()["edo_status"] == "delivered"
+            return bool(answer.json()["edo_status"] == "delivered")
 
         await eventually(delivered)
         listed = await platform.client.get(

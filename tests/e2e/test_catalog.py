@@ -230,6 +230,7 @@ class TestPartnerPrices:
 
     async def test_an_invalid_rule_is_422_and_changes_nothing(self, platform: Platform) -> None:
         partner = await platform.new_partner()
+        body: dict[str, Any]
         for body in (
             {"adjustments": [{"fixed_price": "10.00"}]},  # a fixed price needs a sku
             {"adjustments": [{"percent": "-5", "vendor_id": "no-such-vendor"}]},

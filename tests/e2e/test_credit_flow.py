@@ -520,7 +520,7 @@ class TestStatementsAndPayments:
         )
         assert posted.status_code == 200, posted.text
         body = posted.json()
-        by_number = {}
+        by_number: dict[str, list[dict[str, Any]]] = {}
         for p in body["payments"]:
             by_number.setdefault(p["number"], []).append(p)
         [p101, dup101] = by_number["101"]
@@ -573,7 +573,8 @@ class TestStatementsAndPayments:
         owed = Decimal(third["amount"]) - Decimal("1000.00")
 
         async def consumed() -> bool:
-            return (await balance_at(platform, payer, None))["debt"] == money(max(owed, Decimal(0)))
+            debt = (await balance_at(platform, payer, None))["debt"]
+            return bool(debt == money(max(owed, Decimal(0))))
 
         await eventually(consumed)
 

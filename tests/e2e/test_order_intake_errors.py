@@ -125,6 +125,7 @@ class TestOrderValidation:
         await no_orders(platform, partner)
 
     async def test_body_of_the_wrong_shape(self, platform: Platform, partner: Partner) -> None:
+        body: Any
         for body in ([], "order", {"sku": 5, "quantity": 1}):
             answer = await platform.client.post(
                 "/api/v1/orders", json=body, headers=partner.headers

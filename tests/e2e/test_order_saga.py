@@ -220,7 +220,9 @@ class TestIdempotency:
             exchange=topic_exchange(replay.exchange_name()),
             routing_key=replay.message_type(),
             persist=True,
-            **replay.envelope(),
+            message_id=str(replay.message_id),
+            correlation_id=str(replay.correlation_id),
+            message_type=replay.message_type(),
         )
 
         async def handled() -> bool:

@@ -125,7 +125,7 @@ class TestAsyncClient:
             feed = await esd.export_catalog("json")
             assert feed.etag
             assert sku in {p.sku for p in feed.products()}
-            etag = feed.etag
+            etag: str | None = feed.etag
             for _ in range(60):  # the replica may still take the seed's last products
                 unchanged = await esd.export_catalog("json", etag=etag)
                 if unchanged.not_modified:

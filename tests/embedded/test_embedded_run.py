@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from esd_cli import embedded
@@ -15,6 +16,7 @@ from esd_cli.services import migrate_all
 from esd_platform.testing import isolated_settings
 from gateway.settings import GatewaySettings
 from gateway.testing import in_loop_client
+from litestar import Litestar
 
 from tests import support
 from tests.support import OPS_TOKEN, Platform
@@ -36,7 +38,7 @@ async def platform() -> AsyncIterator[Platform]:
             for service in services:
                 await service.start(broker_running=True)
             try:
-                async with in_loop_client(server.config.app) as client:
+                async with in_loop_client(cast(Litestar, server.config.app)) as client:
                     yield Platform(client, settings, {s.name: s for s in services})
             finally:
                 for service in reversed(services):

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from esd_feeds.offers import FeedCategory, Offer, RequiredFieldSpec
@@ -291,7 +292,7 @@ class TestFromEvents:
     def test_offer_and_tree_from_product_changed_json(self) -> None:
         from esd_feeds.offers import categories_from_paths, offer_from_product
 
-        event = {
+        event: dict[str, Any] = {
             "sku": "KL-KSOS-5-1Y-N",
             "name": "KSOS",
             "vendor": "Kaspersky",

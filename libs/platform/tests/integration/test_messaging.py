@@ -138,15 +138,17 @@ class TestOutboxAndInbox:
                 exchange=topic_exchange(cmd.exchange_name()),
                 routing_key=cmd.message_type(),
                 persist=True,
-                **cmd.envelope(),
+                message_id=str(cmd.message_id),
+                correlation_id=str(cmd.correlation_id),
+                message_type=cmd.message_type(),
             )
         await wait_for(lambda: _true(len(seen) >= 1))
         await asyncio.sleep(0.5)
         assert await count(service, "SELECT count(*) FROM effects") == 1
 
     async def test_poison_message_is_retried_then_parked_in_the_dead_letter_queue(
-        self, running
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, running: tuple[Service, list[uuid.UUID]]
+    ) -> None:
         service, seen = running
         async with service.uow.transaction() as tx:
             tx.publish(command("-1.00"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import esd_platform.messaging as messaging
 import esd_platform.service as service_module
 import pytest
 from esd_platform.testing import isolated_settings
@@ -15,7 +16,7 @@ from libs.platform.tests.integration.test_messaging import build, command, wait_
 async def test_a_failed_declaration_is_retried_and_the_service_consumes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = service_module.declare_topology
+    real = messaging.declare_topology  # what the service module imported and calls
     calls = 0
 
     async def flaky(broker: Any) -> None:

@@ -11,8 +11,9 @@ import pytest
 from billing.domain.documents import MOSCOW
 from esd_contracts.billing.queries import DocumentUpd, EdoStatus, GetDocumentUpd, GetEdoStatus
 from esd_contracts.partners.events import PartnerRegistered
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, shipment, wait_for
+from .conftest import Harness, shipment
 
 pytestmark = pytest.mark.integration
 

@@ -16,6 +16,7 @@ from billing.service_layer import closing
 from esd_contracts.billing import finance
 from esd_contracts.billing.commands import FinanceEventsReplayed, ReplayFinanceEvents
 from esd_contracts.credit.events import PaymentAllocated
+from esd_platform.testing import wait_for
 
 from examples.finance_consumer import (
     BANK,
@@ -27,7 +28,7 @@ from examples.finance_consumer import (
     consume,
 )
 
-from .conftest import Harness, shipment, wait_for
+from .conftest import Harness, shipment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from billing.adapters import repository
 from billing.bootstrap import build_service
 from billing.domain.documents import MOSCOW, ClosingMismatch
 from billing.service_layer import closing, handlers
@@ -111,7 +112,7 @@ class TestHandlersOnTheDatabase:
         partner = uuid.uuid4()
         first = shipment(partner, moscow(3, 10))
         await handlers.record_shipment(first, service.uow)
-        real_lookup = handlers.repository.lookup
+        real_lookup = repository.lookup
 
         async def lookup_then_close(*args: Any) -> Any:
             found = await real_lookup(*args)
@@ -122,7 +123,7 @@ class TestHandlersOnTheDatabase:
                 )
             return found
 
-        monkeypatch.setattr(handlers.repository, "lookup", lookup_then_close)
+        monkeypatch.setattr(repository, "lookup", lookup_then_close)
         late = shipment(partner, moscow(3, 11))
         await handlers.record_shipment(late, service.uow)
         monkeypatch.undo()

@@ -15,6 +15,7 @@ from typing import Any
 
 import aio_pika
 import pytest
+from billing.adapters import subscriptions as subscription_rows
 from billing.bootstrap import build_service as build_billing
 from billing.domain.documents import MOSCOW
 from billing.service_layer import subscriptions
@@ -149,8 +150,8 @@ def change(
         name="Microsoft 365 Business Standard",
         vendor="Microsoft",
         test=test,
-        change=kind,  # type: ignore[arg-type]
-        status=status,  # type: ignore[arg-type]
+        change=kind,
+        status=status,
         quantity=seats,
         seats=seats,
         monthly_price=Decimal("1000.00"),
@@ -299,20 +300,20 @@ async def test_a_run_dying_mid_way_leaves_nothing_and_the_next_charges_once(
     await projected(p, second, 1)
     await p.set_clock(datetime(2027, 3, 1, 0, 10, tzinfo=MOSCOW))
 
-    real = subscriptions.db.set_charged_through
+    real = subscription_rows.set_charged_through
 
     async def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("killed mid-run")
 
     # the line and the charge are written, then the process "dies" before the commit
-    monkeypatch.setattr(subscriptions.db, "set_charged_through", crash)
+    monkeypatch.setattr(subscription_rows, "set_charged_through", crash)
     with pytest.raises(RuntimeError):
         await p.run_month_end()
     charge_id = subscription_charge_id(sub, FEB)
     assert not await p.sql(
         p.billing, "SELECT 1 FROM document_lines WHERE order_id = :id", id=charge_id
     )
-    monkeypatch.setattr(subscriptions.db, "set_charged_through", real)
+    monkeypatch.setattr(subscription_rows, "set_charged_through", real)
     # two processes' runs at once, one subscription per batch: they meet at the partner's
     # document (one would deadlock the other on the yearly counter without the run's lock)
     assert sum(await asyncio.gather(p.run_month_end(batch=1), p.run_month_end(batch=1))) == 2
@@ -343,7 +344,7 @@ async def test_a_document_closed_while_the_batch_runs_gets_a_supplement_with_the
     await projected(p, second, 1)
     await p.set_clock(datetime(2027, 3, 1, 0, 10, tzinfo=MOSCOW))
 
-    real = subscriptions.db.add_lines
+    real = subscription_rows.add_lines
     closed: list[int] = []
 
     async def closing_first(conn: Any, lines: Any, now: datetime) -> dict[uuid.UUID, int]:
@@ -355,7 +356,7 @@ async def test_a_document_closed_while_the_batch_runs_gets_a_supplement_with_the
             )
         return await real(conn, lines, now)
 
-    monkeypatch.setattr(subscriptions.db, "add_lines", closing_first)
+    monkeypatch.setattr(subscription_rows, "add_lines", closing_first)
     assert await p.run_month_end() == 2
     assert await p.run_month_end() == 0
     ids = [subscription_charge_id(sub, FEB), subscription_charge_id(second, FEB)]

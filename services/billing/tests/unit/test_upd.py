@@ -158,10 +158,7 @@ class TestEdoTariff:
 
     def info(self, document: Snapshot) -> dict[str, str]:
         root = upd_of(document)
-        return {
-            e.get("Идентиф"): e.get("Значен")
-            for e in root.iter("ТекстИнф")  # type: ignore[misc]
-        }
+        return {e.get("Идентиф"): e.get("Значен") for e in root.iter("ТекстИнф")}
 
     def test_an_official_partner_s_edo_is_free(self) -> None:
         from dataclasses import replace

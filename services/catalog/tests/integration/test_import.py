@@ -51,7 +51,9 @@ async def send(service: Service, **fields: object) -> PriceListImported:
         routing_key=cmd.message_type(),
         timeout=20,
         content_type="application/json",
-        **cmd.envelope(),
+        message_id=str(cmd.message_id),
+        correlation_id=str(cmd.correlation_id),
+        message_type=cmd.message_type(),
     )
     return PriceListImported.model_validate_json(reply.body)
 

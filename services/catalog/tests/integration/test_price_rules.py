@@ -40,7 +40,9 @@ async def set_rule(service: Service, **fields: object) -> PriceRuleSet:
         routing_key=cmd.message_type(),
         timeout=10,
         content_type="application/json",
-        **cmd.envelope(),
+        message_id=str(cmd.message_id),
+        correlation_id=str(cmd.correlation_id),
+        message_type=cmd.message_type(),
     )
     return PriceRuleSet.model_validate_json(reply.body)
 

@@ -22,8 +22,9 @@ from esd_contracts.credit.commands import (
     ReplayFinanceFeed,
 )
 from esd_contracts.credit.queries import CreditHistory, GetCreditHistory, PaymentsPosted
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, capture, now, reserve, set_terms, wait_for
+from .conftest import Harness, capture, now, reserve, set_terms
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,9 @@ from esd_contracts.credit.commands import (
 )
 from esd_contracts.credit.queries import GetReceivablesAging, PaymentsPosted, ReceivablesAging
 from esd_contracts.platform.events import ClockSet
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, capture, now, reserve, wait_for
+from .conftest import Harness, capture, now, reserve
 
 pytestmark = pytest.mark.integration
 
@@ -53,10 +54,10 @@ def order(
     return PaymentOrder(
         payer_inn=payer_inn,
         amount=D(amount),
-        date=kw.pop("date", date(2026, 11, 2)),  # type: ignore[arg-type]
+        date=kw.pop("date", date(2026, 11, 2)),
         number=number,
         purpose=purpose,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -41,6 +41,7 @@ class TestParse:
         assert ("invalid_amount", "513") in codes
         assert statement.outgoing == 1
         garbage = next(p for p in statement.problems if p.code == "unreadable_line")
+        assert garbage.line is not None
         assert SAMPLE.splitlines()[garbage.line - 1] == "это строка мусора от банка-клиента"
 
     def test_encoding_detection(self) -> None:

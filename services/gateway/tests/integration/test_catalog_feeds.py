@@ -151,7 +151,7 @@ async def set_rule(
         PriceRuleChanged(
             correlation_id=owner.partner_id,
             occurred_at=datetime.now(UTC),
-            scope=scope,  # type: ignore[arg-type]
+            scope=scope,
             owner_id=owner.partner_id,
             revision=revision,
             adjustments=adjustments,
@@ -243,26 +243,27 @@ async def export(world: World, partner: Partner, fmt: str, **params: str) -> htt
 # -- reading each format back ---------------------------------------------------------------------
 
 
-def prices_in(fmt: str, body: bytes) -> dict[str, str]:
-    """sku → price as the feed states it, parsed with the format's own reader."""
+def prices_in(fmt: str, body: bytes) -> dict[str | None, str | None]:
+    """sku → price as the feed states it, parsed with the format's own reader (None where the
+    feed leaves one out)."""
     if fmt == "json":
         return {i["sku"]: i["price"] for i in json.loads(body)["items"]}
     if fmt == "xml":
         root = ET.fromstring(body)
-        return {p.findtext("sku"): p.findtext("price") for p in root.iter("product")}  # type: ignore[misc]
+        return {p.findtext("sku"): p.findtext("price") for p in root.iter("product")}
     if fmt == "csv":
         text = body.decode("utf-8-sig")
         return {r["sku"]: r["price"] for r in csv.DictReader(io.StringIO(text), delimiter=";")}
     if fmt == "yml":
         root = ET.fromstring(body)
-        return {o.get("id"): o.findtext("price") for o in root.iter("offer")}  # type: ignore[misc]
+        return {o.get("id"): o.findtext("price") for o in root.iter("offer")}
     root = ET.fromstring(body)
     return {
         o.findtext(f"{{{CML}}}Ид"): o.findtext(
             f"{{{CML}}}Цены/{{{CML}}}Цена/{{{CML}}}ЦенаЗаЕдиницу"
         )
         for o in root.iter(f"{{{CML}}}Предложение")
-    }  # type: ignore[misc]
+    }
 
 
 FORMATS = ("json", "xml", "csv", "commerceml", "yml")
@@ -345,7 +346,7 @@ class TestExport:
         assert catalog.get("СодержитТолькоИзменения") == "false"
         assert catalog.findtext(tag("ИдКлассификатора")) == classifier
         goods = catalog.findall(tag("Товары/Товар"))
-        assert sorted(g.findtext(tag("Ид")) for g in goods) == sorted(ACTIVE)
+        assert sorted(g.findtext(tag("Ид"), "") for g in goods) == sorted(ACTIVE)
         for good in goods:
             assert good.findtext(tag("Группы/Ид")) in groups
         package = root.find(tag("ПакетПредложений"))

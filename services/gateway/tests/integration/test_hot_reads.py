@@ -384,7 +384,9 @@ class TestFinalOrder:
             return world.gateway.final_orders.get(order_id, shop.partner_id) is not None
 
         await wait_for(kept)
-        row, keys = world.gateway.final_orders.get(order_id, shop.partner_id) or (None, None)
+        found = world.gateway.final_orders.get(order_id, shop.partner_id)
+        assert found is not None
+        row, keys = found
         assert row.status == "completed"
         assert [(k.key_id, k.activation_code) for k in keys] == [(key_id, "SEALED-1")]
         answer = await world.client.get(f"/api/v1/orders/{order_id}", headers=shop.headers)

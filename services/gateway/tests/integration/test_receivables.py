@@ -173,8 +173,12 @@ async def _fake_credit(amqp_url: str, fake: FakeCredit) -> RabbitBroker:
     return broker
 
 
+World = tuple[httpx.AsyncClient, Gateway, FakeCredit, str]
+"""The module's gateway client, the gateway, the stand-in credit and a partner's API key."""
+
+
 @pytest.fixture(scope="module")
-async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway, FakeCredit, str]]:  # type: ignore[no-untyped-def]
+async def world(running: tuple[httpx.AsyncClient, Gateway]) -> AsyncIterator[World]:
     client, gateway = running
     approval = await onboard(client)
     fake = FakeCredit()
@@ -186,7 +190,7 @@ async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway, Fake
 
 
 @pytest.fixture
-def fake(world) -> FakeCredit:  # type: ignore[no-untyped-def]
+def fake(world: World) -> FakeCredit:
     recorded: FakeCredit = world[2]
     recorded.payments.clear()
     recorded.statements.clear()
@@ -210,8 +214,8 @@ def good_payment(**overrides: Any) -> dict[str, Any]:
 
 class TestPayments:
     async def test_a_payment_reaches_credit_as_sent_and_answers_the_spec_shape(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         response = await client.post("/api/v1/admin/payments", json=good_payment(), headers=OPS)
         assert response.status_code == 200, response.text
@@ -265,8 +269,8 @@ class TestPayments:
         ],
     )
     async def test_bad_input_is_422_with_a_code_and_reaches_nothing(
-        self, world, fake: FakeCredit, body: Any, code: str
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit, body: Any, code: str
+    ) -> None:
         client = world[0]
         response = await client.post("/api/v1/admin/payments", json=body, headers=OPS)
         assert response.status_code == 422, response.text
@@ -274,7 +278,9 @@ class TestPayments:
         assert response.json()["code"] == code
         assert fake.nothing_posted()
 
-    async def test_not_json_is_4xx_and_reaches_nothing(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_not_json_is_4xx_and_reaches_nothing(
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         response = await client.post(
             "/api/v1/admin/payments",
@@ -285,7 +291,7 @@ class TestPayments:
         assert response.json()["code"] == "validation_error"
         assert fake.nothing_posted()
 
-    async def test_ops_only(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_ops_only(self, world: World, fake: FakeCredit) -> None:
         client, _, _, api_key = world
         for path in ("/api/v1/admin/payments", "/api/v1/admin/bank-statements"):
             as_partner = await client.post(path, json=good_payment(), headers=bearer(api_key))
@@ -305,8 +311,8 @@ class TestPayments:
 
 class TestBankStatements:
     async def test_raw_windows_1251_body_reaches_credit_byte_for_byte(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         content = STATEMENT.encode("cp1251")
         response = await client.post(
@@ -325,7 +331,9 @@ class TestBankStatements:
         [command] = fake.statements
         assert base64.b64decode(command.content_base64) == content
 
-    async def test_multipart_upload_utf8_with_its_file_name(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_multipart_upload_utf8_with_its_file_name(
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         content = STATEMENT.replace("Кодировка=Windows", "Кодировка=UTF-8").encode("utf-8")
         response = await client.post(
@@ -348,15 +356,15 @@ class TestBankStatements:
         ],
     )
     async def test_not_a_statement_is_422_and_reaches_nothing(
-        self, world, fake: FakeCredit, content: bytes, code: str
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit, content: bytes, code: str
+    ) -> None:
         client = world[0]
         response = await client.post("/api/v1/admin/bank-statements", content=content, headers=OPS)
         assert response.status_code == 422, response.text
         assert response.json()["code"] == code
         assert fake.nothing_posted()
 
-    async def test_a_form_without_a_file_is_422(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_form_without_a_file_is_422(self, world: World, fake: FakeCredit) -> None:
         client = world[0]
         response = await client.post(
             "/api/v1/admin/bank-statements",
@@ -369,8 +377,8 @@ class TestBankStatements:
         assert fake.nothing_posted()
 
     async def test_what_credit_cannot_read_at_all_is_422_invalid_statement(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         response = await client.post(
             "/api/v1/admin/bank-statements",
@@ -384,8 +392,8 @@ class TestBankStatements:
 
 class TestBalances:
     async def test_partner_balance_at_a_moment_asks_credit_for_that_moment(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client, _, _, api_key = world
         at = "2026-11-20T12:00:00+03:00"
         response = await client.get("/api/v1/balance", params={"at": at}, headers=bearer(api_key))
@@ -394,7 +402,7 @@ class TestBalances:
         assert response.json()["code"] == "not_found"
         assert fake.balances[-1].at == datetime.fromisoformat(at)
 
-    async def test_naive_or_malformed_at_is_422(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_naive_or_malformed_at_is_422(self, world: World, fake: FakeCredit) -> None:
         client, _, _, api_key = world
         for at in ("2026-11-20T12:00:00", "yesterday"):
             for path, headers in (
@@ -406,7 +414,9 @@ class TestBalances:
                 assert response.json()["code"] == "validation_error"
         assert not fake.balances
 
-    async def test_ops_see_any_partners_balance_now_and_at(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_ops_see_any_partners_balance_now_and_at(
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         response = await client.get(f"/api/v1/admin/partners/{KNOWN}/balance", headers=OPS)
         assert response.status_code == 200, response.text
@@ -433,7 +443,7 @@ class TestBalances:
 
 
 class TestReceivablesReport:
-    async def test_json(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_json(self, world: World, fake: FakeCredit) -> None:
         client = world[0]
         response = await client.get(
             "/api/v1/admin/receivables", params={"on": "2026-12-01"}, headers=OPS
@@ -456,7 +466,7 @@ class TestReceivablesReport:
         assert fake.reports[-1].on == date(2026, 12, 1)
         assert fake.reports[-1].format == "json"
 
-    async def test_csv_by_format_or_accept(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_csv_by_format_or_accept(self, world: World, fake: FakeCredit) -> None:
         client = world[0]
         for params, headers in (
             ({"format": "csv"}, OPS),
@@ -469,7 +479,7 @@ class TestReceivablesReport:
             assert response.text.startswith("partner_id,total")
         assert [q.format for q in fake.reports] == ["csv", "csv"]
 
-    async def test_bad_day_or_format_is_422(self, world, fake: FakeCredit) -> None:  # type: ignore[no-untyped-def]
+    async def test_bad_day_or_format_is_422(self, world: World, fake: FakeCredit) -> None:
         client = world[0]
         for params in ({"on": "2026-02-30"}, {"format": "xlsx"}):
             response = await client.get("/api/v1/admin/receivables", params=params, headers=OPS)
@@ -480,8 +490,8 @@ class TestReceivablesReport:
 
 class TestTermsAndPayments:
     async def test_ops_see_a_partners_terms_history_and_payments(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client = world[0]
         terms = await client.get(f"/api/v1/admin/partners/{KNOWN}/terms", headers=OPS)
         assert terms.status_code == 200, terms.text
@@ -513,8 +523,8 @@ class TestTermsAndPayments:
         )
 
     async def test_unknown_partner_404_bad_period_422_partner_key_refused(
-        self, world, fake: FakeCredit
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, world: World, fake: FakeCredit
+    ) -> None:
         client, _, _, api_key = world
         for path in ("terms", "payments"):
             stranger = await client.get(

@@ -306,7 +306,7 @@ async def test_gives_up_after_the_window_then_redeliver_sends_again(
 
 
 async def test_the_log_and_redeliver_are_the_partners_own(
-    running,  # type: ignore[no-untyped-def]
+    running: tuple[httpx.AsyncClient, Gateway],
     partner: Partner,
     receiver: Receiver,
 ) -> None:
@@ -388,7 +388,7 @@ async def test_two_workers_never_claim_the_same_delivery(partner: Partner) -> No
 
 
 async def test_no_activation_code_or_secret_in_any_payload(
-    running,  # type: ignore[no-untyped-def]
+    running: tuple[httpx.AsyncClient, Gateway],
     receiver: Receiver,
 ) -> None:
     _, gateway = running

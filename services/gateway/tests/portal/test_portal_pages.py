@@ -214,7 +214,8 @@ async def test_catalog_search_in_russian_and_filters(running: Running) -> None:
     )
 
     async def replicated() -> bool:
-        return await scalar(gateway, "SELECT count(*) FROM products WHERE sku LIKE 'PORTAL-%'") == 2
+        count = await scalar(gateway, "SELECT count(*) FROM products WHERE sku LIKE 'PORTAL-%'")
+        return bool(count == 2)
 
     await wait_for(replicated)
     found = await user.get("/portal/catalog", params={"q": "антивирус портальный"})

@@ -23,7 +23,9 @@ class Recorder(httpcore.AsyncNetworkBackend):
     def __init__(self) -> None:
         self.hosts: list[str] = []
 
-    async def connect_tcp(self, host: str, port: int, **_: Any) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self, host: str, port: int, *_: Any, **__: Any
+    ) -> httpcore.AsyncNetworkStream:
         self.hosts.append(host)
         raise httpcore.ConnectError("recorded")
 

@@ -3,8 +3,9 @@ indexed rule is asked; the feed cache keeps only complete, small-enough feeds.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from decimal import Decimal
+from typing import cast
 
 from esd_feeds.pricing import Adjustment, PriceRule, partner_price
 from gateway.adapters.feed_cache import FeedCache, replay
@@ -84,7 +85,7 @@ class TestFeedCache:
         cache = FeedCache(max_bytes=100, max_entry=5)
         await collect(cache.keep('"big"', replay([b"abc", b"def"])))
         assert cache.get('"big"') is None
-        stream = cache.keep('"cut"', replay([b"a", b"b"]))
+        stream = cast(AsyncGenerator[bytes, None], cache.keep('"cut"', replay([b"a", b"b"])))
         assert await anext(stream) == b"a"
         await stream.aclose()  # the client went away mid-feed
         assert cache.get('"cut"') is None

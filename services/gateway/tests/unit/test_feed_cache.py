@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 from gateway.adapters.feed_cache import FeedCache
 
@@ -87,7 +88,7 @@ async def test_no_rendering_in_progress_means_no_wait() -> None:
 
 async def test_an_abandoned_rendering_releases_its_waiters() -> None:
     cache = FeedCache()
-    stream = cache.keep("tag-2", body(b"a", b"b", pause=0.05))
+    stream = cast(AsyncGenerator[bytes, None], cache.keep("tag-2", body(b"a", b"b", pause=0.05)))
     await stream.__anext__()
     waiter = asyncio.create_task(cache.wait_for("tag-2", timeout=5))
     await asyncio.sleep(0.01)

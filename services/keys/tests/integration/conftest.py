@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import httpx
@@ -27,7 +27,10 @@ from esd_platform.testing import ask, isolated_settings, publish, wait_for
 from keys.adapters.crypto import KeyCipher, KeyHasher
 from keys.bootstrap import MIGRATIONS, build_service
 from keys.settings import KeysSettings
+from pydantic import BaseModel
 from sqlalchemy import text
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class Harness:
@@ -86,7 +89,7 @@ class Harness:
         await wait_for(arrived, what=f"{count} answer(s) for order {order_id}")
         return self.events[order_id]
 
-    async def query(self, query: Any, answer: type[Any]) -> Any:
+    async def query(self, query: Message, answer: type[R]) -> R:
         return await ask(self.service.broker, query, answer)
 
     async def order_keys(self, order_id: uuid.UUID, partner_id: uuid.UUID) -> OrderKeys:
@@ -153,7 +156,7 @@ def issue_keys(
         sku=sku,
         quantity=quantity,
         test=test,
-        key_source=key_source,  # type: ignore[arg-type]
+        key_source=key_source,
         vendor=vendor,
     )
 

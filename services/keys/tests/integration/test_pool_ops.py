@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, issue_keys, wait_for
+from .conftest import Harness, issue_keys
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 from esd_contracts.keys.queries import GetVendorHealth, VendorHealth
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, VendorStub, issue_keys, running_harness, wait_for
+from .conftest import Harness, VendorStub, issue_keys, running_harness
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ async def order(h: Harness, quantity: int = 2, vendor: str = "Acme") -> tuple[st
 
 async def health(h: Harness) -> VendorHealth:
     query = GetVendorHealth(correlation_id=uuid.uuid4(), occurred_at=datetime.now(UTC))
-    return await h.query(query, VendorHealth)  # type: ignore[no-any-return]
+    return await h.query(query, VendorHealth)
 
 
 class TestVendorApi:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from esd_platform.testing import wait_for
 
-from .conftest import Harness, VendorStub, issue_keys, probe_harness, wait_for
+from .conftest import Harness, VendorStub, issue_keys, probe_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -122,7 +123,7 @@ class TestWorkerDeath:
         await harness.publish(cmd)
 
         async def vendor_called() -> bool:
-            return (await stub.stats())["requests"] >= 1
+            return bool((await stub.stats())["requests"] >= 1)
 
         await wait_for(vendor_called, what="a worker calling the vendor")
         victim = worker_holding_the_order(workers, (await stub.stats())["last_worker"])
@@ -151,7 +152,7 @@ class TestWorkerDeath:
         await harness.publish(cmd)
 
         async def vendor_called() -> bool:
-            return (await stub.stats())["requests"] >= 1
+            return bool((await stub.stats())["requests"] >= 1)
 
         await wait_for(vendor_called, what="a worker calling the vendor")
         holder = worker_holding_the_order(workers, (await stub.stats())["last_worker"])

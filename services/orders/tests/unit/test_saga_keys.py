@@ -49,15 +49,15 @@ def meta(saga: OrderSaga) -> dict[str, object]:
 
 
 def reserved(saga: OrderSaga) -> CreditReserved:
-    return CreditReserved(**meta(saga), amount=saga.amount)  # type: ignore[arg-type]
+    return CreditReserved(**meta(saga), amount=saga.amount)
 
 
 def keys_failed(saga: OrderSaga, reason: str) -> KeysFailed:
-    return KeysFailed(**meta(saga), reason=reason)  # type: ignore[arg-type]
+    return KeysFailed(**meta(saga), reason=reason)
 
 
 def released(saga: OrderSaga) -> CreditReleased:
-    return CreditReleased(**meta(saga))  # type: ignore[arg-type]
+    return CreditReleased(**meta(saga))
 
 
 class TestVendorReachesIssueKeys:

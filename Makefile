@@ -30,10 +30,15 @@ PYTEST_WORKERS ?= 2
 test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see README)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-lint: setup ## ruff and mypy
+# mypy takes packages or files, not both: the tests go as files, every tests folder, each file
+# named by its path from the root (explicit_package_bases), so two test_documents.py don't clash
+TYPED_TESTS := conftest.py tests $(wildcard libs/*/tests services/*/tests)
+
+lint: setup ## ruff, and mypy on the packages and on the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p esd_contracts -p esd_platform -p esd_cli -p catalog -p orders -p credit -p keys -p billing -p gateway
+	$(BIN)/mypy $(TYPED_TESTS)
 
 asyncapi: setup ## write the AsyncAPI documents to docs/asyncapi/
 	$(BIN)/esd asyncapi

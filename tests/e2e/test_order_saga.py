@@ -220,9 +220,7 @@ class TestIdempotency:
             exchange=topic_exchange(replay.exchange_name()),
             routing_key=replay.message_type(),
             persist=True,
-            message_id=str(replay.message_id),
-            correlation_id=str(replay.correlation_id),
-            message_type=replay.message_type(),
+            **replay.envelope(),
         )
 
         async def handled() -> bool:

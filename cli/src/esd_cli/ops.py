@@ -184,9 +184,7 @@ async def ask(settings: PlatformSettings, query: Query, answer: type[Reply], wai
             routing_key=query.message_type(),
             timeout=wait,
             content_type="application/json",
-            message_id=str(query.message_id),
-            correlation_id=str(query.correlation_id),
-            message_type=query.message_type(),
+            **query.envelope(),
         )
     except TimeoutError as exc:
         raise OpsError(f"{query.CONTEXT} did not answer {type(query).__name__} in {wait}s") from exc

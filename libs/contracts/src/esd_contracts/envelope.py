@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -16,6 +16,15 @@ Money = Annotated[
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str, when_used="json"),
 ]
 """Money on the wire: a Decimal, serialised as a two-place string, never a float."""
+
+
+class Envelope(TypedDict):
+    """The AMQP properties that identify a message; typed, so ``**envelope`` checks against
+    ``publish()``'s keywords."""
+
+    message_id: str
+    correlation_id: str
+    message_type: str
 
 
 class Message(BaseModel):
@@ -52,8 +61,9 @@ class Message(BaseModel):
         plural = {"command": "commands", "event": "events", "query": "queries"}[cls.KIND]
         return f"{cls.CONTEXT}.{plural}"
 
-    def envelope(self) -> dict[str, str]:
-        """AMQP properties that identify this message (besides persistence)."""
+    def envelope(self) -> Envelope:
+        """AMQP properties that identify this message (besides persistence):
+        ``broker.publish(body, ..., **message.envelope())``."""
         return {
             "message_id": str(self.message_id),
             "correlation_id": str(self.correlation_id),

@@ -153,9 +153,7 @@ async def _ask(service: Service, query: Any, answer: type[Any]) -> Any:
         routing_key=query.message_type(),
         timeout=3,
         content_type="application/json",
-        message_id=str(query.message_id),
-        correlation_id=str(query.correlation_id),
-        message_type=query.message_type(),
+        **query.envelope(),
     )
     return answer.model_validate_json(reply.body)
 

@@ -219,9 +219,7 @@ async def publish(broker: RabbitBroker, message: Message) -> None:
         routing_key=message.message_type(),
         persist=True,
         content_type="application/json",
-        message_id=str(message.message_id),
-        correlation_id=str(message.correlation_id),
-        message_type=message.message_type(),
+        **message.envelope(),
     )
 
 
@@ -238,9 +236,7 @@ async def ask(
         routing_key=query.message_type(),
         timeout=timeout,
         content_type="application/json",
-        message_id=str(query.message_id),
-        correlation_id=str(query.correlation_id),
-        message_type=query.message_type(),
+        **query.envelope(),
     )
     return answer.model_validate_json(reply.body)
 

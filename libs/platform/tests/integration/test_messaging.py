@@ -138,9 +138,7 @@ class TestOutboxAndInbox:
                 exchange=topic_exchange(cmd.exchange_name()),
                 routing_key=cmd.message_type(),
                 persist=True,
-                message_id=str(cmd.message_id),
-                correlation_id=str(cmd.correlation_id),
-                message_type=cmd.message_type(),
+                **cmd.envelope(),
             )
         await wait_for(lambda: _true(len(seen) >= 1))
         await asyncio.sleep(0.5)

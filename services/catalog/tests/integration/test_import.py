@@ -51,9 +51,7 @@ async def send(service: Service, **fields: object) -> PriceListImported:
         routing_key=cmd.message_type(),
         timeout=20,
         content_type="application/json",
-        message_id=str(cmd.message_id),
-        correlation_id=str(cmd.correlation_id),
-        message_type=cmd.message_type(),
+        **cmd.envelope(),
     )
     return PriceListImported.model_validate_json(reply.body)
 

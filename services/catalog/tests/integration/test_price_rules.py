@@ -40,9 +40,7 @@ async def set_rule(service: Service, **fields: object) -> PriceRuleSet:
         routing_key=cmd.message_type(),
         timeout=10,
         content_type="application/json",
-        message_id=str(cmd.message_id),
-        correlation_id=str(cmd.correlation_id),
-        message_type=cmd.message_type(),
+        **cmd.envelope(),
     )
     return PriceRuleSet.model_validate_json(reply.body)
 

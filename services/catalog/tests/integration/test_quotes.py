@@ -49,9 +49,7 @@ async def ask(service: Service, message_type: type[Message], reply: type[R], **f
         routing_key=message.message_type(),
         timeout=10,
         content_type="application/json",
-        message_id=str(message.message_id),
-        correlation_id=str(message.correlation_id),
-        message_type=message.message_type(),
+        **message.envelope(),
     )
     return reply.model_validate_json(answer.body)
 

@@ -40,9 +40,7 @@ async def publish(gateway: Gateway, message: Message) -> None:
         exchange=topic_exchange(message.exchange_name()),
         routing_key=message.message_type(),
         persist=True,
-        message_id=str(message.message_id),
-        correlation_id=str(message.correlation_id),
-        message_type=message.message_type(),
+        **message.envelope(),
     )
 
 

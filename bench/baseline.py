@@ -14,16 +14,27 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from faststream.rabbit import RabbitBroker, RabbitQueue
+from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 
 HOPS = 10
 TRANSACTIONS_PER_HOP = 2
 
 
 async def run_baseline(
-    amqp_url: str, database_url: str, chains: int, concurrency: int
+    amqp_url: str,
+    database_url: str,
+    chains: int,
+    concurrency: int,
+    *,
+    hops: int = HOPS,
+    transactions: int = TRANSACTIONS_PER_HOP,
+    quorum: bool = False,
 ) -> dict[str, float]:
-    """Push ``chains`` chains through, ``concurrency`` at a time; chains/s and latencies."""
+    """Push ``chains`` chains through, ``concurrency`` at a time; chains/s and latencies.
+
+    ``hops`` queues in a row, ``transactions`` plain asyncpg transactions in each hop; classic
+    auto-delete queues, or with ``quorum`` durable quorum queues as the platform declares them.
+    """
     pool = await asyncpg.create_pool(database_url.replace("+asyncpg", ""), min_size=4, max_size=16)
     async with pool.acquire() as conn:
         await conn.execute(
@@ -36,14 +47,14 @@ async def run_baseline(
 
     def hop(index: int) -> Callable[[dict[str, str]], Awaitable[None]]:
         async def handle(body: dict[str, str]) -> None:
-            for _ in range(TRANSACTIONS_PER_HOP):
+            for _ in range(transactions):
                 async with pool.acquire() as conn, conn.transaction():
                     await conn.execute(
                         "INSERT INTO bench_baseline (id, hop) VALUES ($1, $2)",
                         uuid.UUID(body["id"]),
                         index,
                     )
-            if index + 1 < HOPS:
+            if index + 1 < hops:
                 await broker.publish(body, queue=f"{prefix}.{index + 1}", persist=True)
             else:
                 future = done.pop(body["id"], None)
@@ -52,8 +63,14 @@ async def run_baseline(
 
         return handle
 
-    for index in range(HOPS):
-        broker.subscriber(RabbitQueue(f"{prefix}.{index}", auto_delete=True))(hop(index))
+    for index in range(hops):
+        name = f"{prefix}.{index}"
+        queue = (
+            RabbitQueue(name, durable=True, queue_type=QueueType.QUORUM)
+            if quorum
+            else RabbitQueue(name, auto_delete=True)
+        )
+        broker.subscriber(queue)(hop(index))
     await broker.start()
     latencies: list[float] = []
     semaphore = asyncio.Semaphore(concurrency)

@@ -112,6 +112,30 @@ class Platform:
 
         await eventually(ready, timeout=60)
 
+    async def catalog_settled(self) -> None:
+        """Wait until the demo seed is through: the gateway's replica holds the whole catalog and
+        the catalog's relay is idle. Until then the catalog is busy publishing 3,370 events, and
+        on a loaded machine a query to it (a price rule, say) can outlast the gateway's timeout."""
+        conn = await asyncpg.connect(self.settings.database_url.replace("+asyncpg", ""))
+
+        async def settled() -> bool:
+            counts = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM catalog.products) AS catalog, "
+                "(SELECT count(*) FROM gateway.products) AS replica, "
+                "(SELECT count(*) FROM catalog.outbox) AS backlog"
+            )
+            assert counts is not None
+            return (
+                bool(counts["catalog"])
+                and counts["catalog"] == counts["replica"]
+                and (not counts["backlog"])
+            )
+
+        try:
+            await eventually(settled, timeout=90)
+        finally:
+            await conn.close()
+
     async def inactive_product(self) -> str:
         """The sku of a product the catalog has retired."""
         product = await self.product(lambda p: not p["active"], active=False, key_source=None)

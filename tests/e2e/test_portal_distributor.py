@@ -61,6 +61,7 @@ async def test_a_distributor_discounts_its_partners_prices_in_the_portal(
         return bool(answer.json()["items"])
 
     await wait_for(seeded, timeout=30)
+    await platform.catalog_settled()  # the price rule below is a query to the catalog
     product = (await client.get("/api/v1/catalog/products?limit=1", headers=headers)).json()[
         "items"
     ][0]

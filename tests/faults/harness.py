@@ -29,7 +29,7 @@ from esd_platform.db import admin_connect_args
 from esd_platform.settings import PlatformSettings
 from sqlalchemy.engine import make_url
 
-from tests.support import Partner, Platform, eventually
+from tests.support import Partner, Platform
 
 SCHEMAS = ("catalog", "orders", "credit", "keys", "billing", "gateway")
 ACCEPTED = (200, 201, 202)
@@ -166,17 +166,10 @@ async def check_invariants(platform: Platform, load: Load, timeout: float = 120)
     assert len(codes) == len(order_ids)
     assert len(set(codes)) == len(codes), "a key was issued twice"
 
-    balance: dict[str, Any] = {}
-
-    async def balance_answered() -> bool:
-        # the balance is a query to credit: right after a broker restart it may answer 503
-        # "retry shortly" (seen once, on a slow VM) until the query path is back
-        answer = await platform.client.get("/api/v1/balance", headers=partner.headers)
-        if answer.status_code == 200:
-            balance.update(answer.json())
-        return answer.status_code == 200
-
-    await eventually(balance_answered, timeout=30)
+    # the balance is a query to credit: right after a broker restart it may answer 503 "retry
+    # shortly" (seen once, on a slow VM) until the query path is back
+    await platform.wait_for_credit_line(partner, None)
+    balance = await platform.balance(partner)
     assert Decimal(balance["debt"]) == Decimal(product["price"]) * len(order_ids)
     assert Decimal(balance["reserved"]) == 0
     assert Decimal(balance["available"]) == Decimal(balance["limit"]) - Decimal(balance["debt"])

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("ESD_ENV", "test")
+# Test platforms seed the compact demo catalog: every vendor, product line, kind, key source,
+# required field and VAT rate, in 343 products instead of 3,370. Each platform start would
+# otherwise spend seconds announcing 3,370 products to the gateway's replica, on every one of
+# the suite's few dozen platforms. The catalog's own tests seed the whole one explicitly.
+os.environ.setdefault("ESD_CATALOG_DEMO_SIZE", "compact")
 
 
 def pytest_configure(config: object) -> None:

@@ -114,8 +114,9 @@ class Platform:
 
     async def catalog_settled(self) -> None:
         """Wait until the demo seed is through: the gateway's replica holds the whole catalog and
-        the catalog's relay is idle. Until then the catalog is busy publishing 3,370 events, and
-        on a loaded machine a query to it (a price rule, say) can outlast the gateway's timeout."""
+        the catalog's relay is idle. Until then the catalog is busy announcing its seed (343
+        products in the suite, 3,370 with the whole demo catalog), and on a loaded machine a
+        query to it (a price rule, say) can outlast the gateway's timeout."""
         conn = await asyncpg.connect(self.settings.database_url.replace("+asyncpg", ""))
 
         async def settled() -> bool:

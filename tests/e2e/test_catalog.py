@@ -9,15 +9,28 @@ import io
 import json
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from esd_platform.testing import isolated_settings
 from sqlalchemy import text
 
-from tests.support import OPS, Partner, Platform, eventually
+from tests.support import OPS, Partner, Platform, eventually, running_platform
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def platform() -> AsyncIterator[Platform]:
+    """The whole demo catalog, not the suite's compact one: the feeds are checked at the size
+    partners import (3,370 products)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ESD_CATALOG_DEMO_SIZE", "full")
+        async with isolated_settings() as settings, running_platform(settings) as running:
+            yield running
+
 
 MESSY_CSV = (
     "\ufeffАртикул;Наименование;Цена, руб.;Производитель;Категория;НДС\r\n"

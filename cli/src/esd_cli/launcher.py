@@ -136,12 +136,13 @@ def _wait_ready(base: str, deadline: float) -> bool:
 def demo_skus(limit: int = 5) -> list[str]:
     """SKUs of the demo catalog an order ships at once: keys from the generator (a pool product
     is ``out_of_stock`` until ``esd load-pool``), no required field, well within the default
-    credit line."""
+    credit line. Taken from the compact demo catalog, which the whole one contains, so that
+    they are there whichever size the catalog seeded (``ESD_CATALOG_DEMO_SIZE``)."""
     from catalog.domain.demo_catalog import build_demo_catalog
 
     return [
         p.sku
-        for p in build_demo_catalog().products
+        for p in build_demo_catalog(compact=True).products
         if p.kind == "key"
         and p.key_source == "generator"
         and p.active

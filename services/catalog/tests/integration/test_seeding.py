@@ -11,6 +11,7 @@ import pytest
 from catalog.bootstrap import build_service
 from catalog.domain.demo_catalog import build_demo_catalog
 from catalog.service_layer.seeding import seed_demo_catalog
+from catalog.settings import CatalogSettings
 from esd_contracts.catalog.events import ProductChanged
 from esd_platform.messaging import declare_topology, make_broker
 from esd_platform.service import Service
@@ -21,6 +22,8 @@ from sqlalchemy import text
 pytestmark = pytest.mark.integration
 
 DEMO = build_demo_catalog()
+WHOLE = CatalogSettings(demo_size="full")
+"""What ``make run`` seeds (the test suite's platforms seed the compact one)."""
 GATEWAY_QUEUE = "gateway.ProductChanged"
 
 
@@ -61,7 +64,7 @@ async def all_relayed(service: Service, settings: PlatformSettings) -> None:
 class TestDemoSeed:
     async def test_start_seeds_once_and_a_restart_adds_nothing(self) -> None:
         async with isolated_settings() as settings:
-            first = build_service(settings)
+            first = build_service(settings, WHOLE)
             await first.start()
             try:
                 assert await scalar(first, "SELECT count(*) FROM products") == len(DEMO.products)
@@ -71,7 +74,7 @@ class TestDemoSeed:
                 await first.stop()
             assert await queued(settings, GATEWAY_QUEUE) == len(DEMO.products)
 
-            second = build_service(settings)
+            second = build_service(settings, WHOLE)
             await second.start()
             try:
                 assert await seed_demo_catalog(second.uow, second.clock) == 0
@@ -93,7 +96,7 @@ class TestDemoSeed:
                 await declare_topology(broker)
             finally:
                 await broker.stop()
-            one, two = build_service(settings), build_service(settings)
+            one, two = build_service(settings, WHOLE), build_service(settings, WHOLE)
             await asyncio.gather(one.start(), two.start())
             try:
                 assert await scalar(one, "SELECT count(*) FROM products") == len(DEMO.products)
@@ -108,7 +111,7 @@ class TestDemoSeed:
         vendors = {v.id: v.name for v in DEMO.vendors}
         categories = {c.id: c.name for c in DEMO.categories}
         async with isolated_settings() as settings:
-            service = build_service(settings)
+            service = build_service(settings, WHOLE)
             await service.start()
             try:
                 await all_relayed(service, settings)

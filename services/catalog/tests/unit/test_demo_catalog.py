@@ -7,7 +7,7 @@ from collections import Counter
 from decimal import Decimal
 
 from catalog.domain.demo_catalog import CATEGORIES, build_demo_catalog
-from catalog.domain.model import SKU_PATTERN, problems
+from catalog.domain.model import SKU_PATTERN, Product, problems
 
 DEMO = build_demo_catalog()
 
@@ -115,3 +115,35 @@ class TestDemoCatalog:
 
     def test_has_subscriptions(self) -> None:
         assert any(p.kind == "subscription" for p in DEMO.products)
+
+
+class TestCompactDemoCatalog:
+    """What test platforms seed: a tenth of the products, none of the variety lost."""
+
+    COMPACT = build_demo_catalog(compact=True)
+
+    def test_is_a_tenth_of_the_whole(self) -> None:
+        assert 300 <= len(self.COMPACT.products) <= len(DEMO.products) // 5
+
+    def test_is_the_whole_catalogs_products_unchanged(self) -> None:
+        whole = {p.sku: p for p in DEMO.products}
+        assert all(whole[p.sku] == p for p in self.COMPACT.products)
+
+    def test_keeps_every_vendor_line_kind_source_field_and_rate(self) -> None:
+        def variety(products: tuple[Product, ...]) -> dict[str, set[object]]:
+            return {
+                "vendor": {p.vendor for p in products if p.active},
+                "line": {tuple(p.sku.split("-")[:2]) for p in products if p.active},
+                "kind and source": {(p.kind, p.key_source) for p in products if p.active},
+                "required fields": {p.required_fields for p in products if p.active},
+                "vat": {p.vat_rate for p in products if p.active},
+                "category": {p.category for p in products if p.active},
+            }
+
+        assert variety(self.COMPACT.products) == variety(DEMO.products)
+
+    def test_keeps_every_inactive_product(self) -> None:
+        def inactive(products: tuple[Product, ...]) -> set[str]:
+            return {p.sku for p in products if not p.active}
+
+        assert inactive(self.COMPACT.products) == inactive(DEMO.products)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +19,7 @@ from esd_contracts.credit.events import CreditRefused
 from esd_contracts.topology import DELIVERY_LIMIT
 from esd_platform.messaging import consumes, topic_exchange
 from esd_platform.service import Service
+from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings
 from faststream.rabbit import RabbitRouter
 from sqlalchemy import text
@@ -27,8 +28,11 @@ pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations_fixture"
 
+# what the ``running`` fixture yields: the started service and the order ids its handler saw
+Running = tuple[Service, list[uuid.UUID]]
 
-def build(settings) -> tuple[Service, list[uuid.UUID]]:  # type: ignore[no-untyped-def]
+
+def build(settings: PlatformSettings) -> Running:
     service = Service("credit", migrations=MIGRATIONS, settings=settings)
     router = RabbitRouter()
     seen: list[uuid.UUID] = []
@@ -51,7 +55,7 @@ def build(settings) -> tuple[Service, list[uuid.UUID]]:  # type: ignore[no-untyp
 
 
 @pytest.fixture
-async def running() -> AsyncIterator[tuple[Service, list[uuid.UUID]]]:
+async def running() -> AsyncIterator[Running]:
     async with isolated_settings() as settings:
         service, seen = build(settings)
         await service.start()
@@ -73,7 +77,7 @@ def command(amount: str, order_id: uuid.UUID | None = None, **kw: object) -> Res
     )
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -91,7 +95,9 @@ async def count(service: Service, sql: str) -> int:
 
 
 class TestOutboxAndInbox:
-    async def test_staged_message_is_relayed_after_commit_and_handled_once(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_staged_message_is_relayed_after_commit_and_handled_once(
+        self, running: Running
+    ) -> None:
         service, seen = running
         cmd = command("10.00")
         async with service.uow.transaction() as tx:
@@ -102,8 +108,8 @@ class TestOutboxAndInbox:
         await asyncio.sleep(0.5)
         assert len(seen) == 1
 
-    async def test_rows_the_fast_path_never_sent_are_relayed(  # type: ignore[no-untyped-def]
-        self, running, monkeypatch
+    async def test_rows_the_fast_path_never_sent_are_relayed(
+        self, running: Running, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A process that dies between its commit and its publish: the rows stay, and the relay
         of any instance sends them once they are older than the grace period."""
@@ -115,7 +121,7 @@ class TestOutboxAndInbox:
         await wait_for(lambda: _true(cmd.order_id in seen))
         await wait_for(lambda: _zero(count(service, "SELECT count(*) FROM outbox")))
 
-    async def test_rolled_back_transaction_publishes_nothing(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_rolled_back_transaction_publishes_nothing(self, running: Running) -> None:
         service, seen = running
 
         async def publish_then_fail() -> None:
@@ -129,7 +135,7 @@ class TestOutboxAndInbox:
         assert seen == []
         assert await count(service, "SELECT count(*) FROM outbox") == 0
 
-    async def test_redelivered_message_has_one_effect(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_redelivered_message_has_one_effect(self, running: Running) -> None:
         service, seen = running
         cmd = command("10.00")
         for _ in range(2):  # the same message_id twice, as a relay crash before delete would
@@ -173,7 +179,7 @@ async def _true(value: bool) -> bool:
 class TestFoldedTransactionEdges:
     """BEGIN travels with the inbox insert and the outbox insert with COMMIT, values inlined."""
 
-    async def test_any_text_reaches_the_outbox_unchanged(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_any_text_reaches_the_outbox_unchanged(self, running: Running) -> None:
         service, _ = running
         await service.outbox.stop()  # keep the rows: nobody publishes or deletes them
         nasty = "it's $$ $q0123456789ab$ \\ \\' '' ;COMMIT; -- ёж 🚀 \t\n end"
@@ -192,7 +198,7 @@ class TestFoldedTransactionEdges:
         assert [(row.id, row.body) for row in rows] == [(event.message_id, event.model_dump_json())]
         assert CreditRefused.model_validate_json(rows[0].body).reason == nasty
 
-    async def test_a_write_put_off_to_commit_lands_or_fails_with_it(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_write_put_off_to_commit_lands_or_fails_with_it(self, running: Running) -> None:
         service, _ = running
         kept, failed = uuid.uuid4(), uuid.uuid4()
         async with service.uow.transaction(kept) as tx:
@@ -213,7 +219,7 @@ class TestFoldedTransactionEdges:
         async with service.uow.transaction(failed) as tx:
             assert not tx.duplicate
 
-    async def test_a_repeated_message_id_is_a_duplicate(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_repeated_message_id_is_a_duplicate(self, running: Running) -> None:
         service, _ = running
         message_id = uuid.uuid4()
         async with service.uow.transaction(message_id) as tx:
@@ -221,7 +227,9 @@ class TestFoldedTransactionEdges:
         async with service.uow.transaction(message_id) as tx:
             assert tx.duplicate
 
-    async def test_failed_or_cancelled_transactions_leave_nothing_open(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_failed_or_cancelled_transactions_leave_nothing_open(
+        self, running: Running
+    ) -> None:
         service, _ = running
         failed, cancelled = uuid.uuid4(), uuid.uuid4()
 

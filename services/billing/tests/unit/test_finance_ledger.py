@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from examples.finance_consumer import (
     BANK,
@@ -85,7 +86,7 @@ class TestLedger:
         assert problem.document == "D2"
         assert "Documents: 2, discrepancies: 1" in report(ledger)
 
-    def test_state_survives_a_restart(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def test_state_survives_a_restart(self, tmp_path: Path) -> None:
         path = tmp_path / "ledger.sqlite3"
         first = Ledger(path)
         first.apply("a", "DocumentLineAdded", line("D1", "10.00"))
@@ -106,7 +107,7 @@ class TestLedger:
         assert str(ledger.paid()["D1"]) == "1000.00"
         assert sum(ledger.trial_balance().values()) == 0
 
-    def test_a_ledger_file_from_before_payments_gets_the_paid_column(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def test_a_ledger_file_from_before_payments_gets_the_paid_column(self, tmp_path: Path) -> None:
         import sqlite3
 
         path = tmp_path / "old.sqlite3"

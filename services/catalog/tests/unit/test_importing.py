@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from catalog.domain.importing import Directory, plan_import
+from catalog.domain.importing import Directory, ImportPlan, plan_import
 from catalog.domain.model import Category, Product, Vendor
 from catalog.domain.price_list import RawRow, parse_csv
 
@@ -33,7 +33,7 @@ def existing(**changes: object) -> Product:
     return Product(**base)  # type: ignore[arg-type]
 
 
-def plan(csv: str, current: list[Product] | None = None, **kw: object):  # type: ignore[no-untyped-def]
+def plan(csv: str, current: list[Product] | None = None, **kw: object) -> ImportPlan:
     parsed = parse_csv(csv)
     products = {p.sku: p for p in current or []}
     return plan_import(

@@ -186,7 +186,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(running) -> World:  # type: ignore[no-untyped-def]
+async def world(running: tuple[httpx.AsyncClient, Gateway]) -> World:
     client, gateway = running
     await seed_products(gateway, *PRODUCTS)
     plain = await new_partner(client)

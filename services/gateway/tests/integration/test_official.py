@@ -8,8 +8,10 @@ import json
 from typing import Any
 
 import aio_pika
+import httpx
 import pytest
 from esd_contracts.partners.events import PartnerRegistered
+from gateway.runtime import Gateway
 
 from services.gateway.tests.integration.helpers import OPS, VALID_INN, scalar
 
@@ -50,7 +52,9 @@ class _Registered:
         return self.seen[partner_id]
 
 
-async def test_official_at_approval_is_stored_shown_and_published(running) -> None:  # type: ignore[no-untyped-def]
+async def test_official_at_approval_is_stored_shown_and_published(
+    running: tuple[httpx.AsyncClient, Gateway],
+) -> None:
     client, gateway = running
     connection = await aio_pika.connect_robust(gateway.service.settings.amqp_url)
     try:

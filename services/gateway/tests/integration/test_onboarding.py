@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
+from gateway.runtime import Gateway
 
 from services.gateway.tests.integration.helpers import (
     OPS,
@@ -17,9 +19,12 @@ from services.gateway.tests.integration.helpers import (
 
 pytestmark = pytest.mark.integration
 
+# what the module's ``running`` fixture (conftest.py) yields
+Running = tuple[httpx.AsyncClient, Gateway]
+
 
 class TestApplications:
-    async def test_invalid_inn_is_refused_and_nothing_is_stored(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_invalid_inn_is_refused_and_nothing_is_stored(self, running: Running) -> None:
         client, gateway = running
         before = await scalar(gateway, "SELECT count(*) FROM applications")
         response = await client.post(
@@ -33,7 +38,9 @@ class TestApplications:
         assert {"type", "title", "status", "detail", "code"} <= body.keys()
         assert await scalar(gateway, "SELECT count(*) FROM applications") == before
 
-    async def test_approval_creates_partner_key_and_registers_it_on_the_bus(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_approval_creates_partner_key_and_registers_it_on_the_bus(
+        self, running: Running
+    ) -> None:
         client, gateway = running
         approval = await onboard(client)
         assert re.fullmatch(r"R-\d{6}", approval["reseller_id"])
@@ -58,7 +65,7 @@ class TestApplications:
         approved = await client.get("/api/v1/admin/applications?status=approved", headers=OPS)
         assert approval["partner_id"] in {a["partner_id"] for a in approved.json()["items"]}
 
-    async def test_second_decision_is_a_conflict(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_second_decision_is_a_conflict(self, running: Running) -> None:
         client, _ = running
         response = await client.post(
             "/api/v1/applications",
@@ -73,7 +80,7 @@ class TestApplications:
         again = await client.post(f"/api/v1/admin/applications/{app_id}/approve", headers=OPS)
         assert again.status_code == 409
 
-    async def test_ops_sets_terms_goes_live_and_rotates_keys(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_ops_sets_terms_goes_live_and_rotates_keys(self, running: Running) -> None:
         client, _ = running
         approval = await onboard(client)
         pid = approval["partner_id"]
@@ -110,14 +117,14 @@ class TestApplications:
 
 
 class TestAuth:
-    async def test_missing_or_wrong_key_is_401(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_missing_or_wrong_key_is_401(self, running: Running) -> None:
         client, _ = running
         for headers in ({}, bearer("esd_nope"), {"Authorization": "Basic abc"}):
             response = await client.get("/api/v1/orders", headers=headers)
             assert response.status_code == 401
             assert response.json()["code"] == "unauthorized"
 
-    async def test_partner_key_on_admin_is_403_and_no_token_401(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_partner_key_on_admin_is_403_and_no_token_401(self, running: Running) -> None:
         client, _ = running
         approval = await onboard(client)
         forbidden = await client.get(
@@ -127,7 +134,7 @@ class TestAuth:
         assert forbidden.json()["code"] == "forbidden"
         assert (await client.get("/api/v1/admin/applications")).status_code == 401
 
-    async def test_health_and_schema_need_no_auth(self, running) -> None:  # type: ignore[no-untyped-def]
+    async def test_health_and_schema_need_no_auth(self, running: Running) -> None:
         client, _ = running
         assert (await client.get("/health")).status_code == 200
         schema = await client.get("/schema/openapi.json")
@@ -139,5 +146,5 @@ class TestAuth:
         assert "orders.PlaceOrder" in ready.json()["checks"]["services"]["without_consumer"]
 
 
-async def _zero(gateway) -> bool:  # type: ignore[no-untyped-def]
+async def _zero(gateway: Gateway) -> bool:
     return bool(await scalar(gateway, "SELECT count(*) FROM outbox") == 0)

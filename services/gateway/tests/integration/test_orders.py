@@ -37,6 +37,9 @@ from services.gateway.tests.integration.helpers import (
 
 pytestmark = pytest.mark.integration
 
+# what ``running`` (conftest.py) and this module's ``world`` yield
+Running = tuple[httpx.AsyncClient, Gateway]
+
 PRODUCTS = (
     product("KL-KIS-1Y"),
     product("KL-KES-PIN", name="Kaspersky Endpoint Security", required_fields=(PIN_FIELD,)),
@@ -64,7 +67,7 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:  # type: ignore[no-untyped-def]
+async def world(running: Running) -> AsyncIterator[Running]:
     """The module's gateway with the products in its replica and a stand-in keys service."""
     client, gateway = running
     await seed_products(gateway, *PRODUCTS)
@@ -76,7 +79,7 @@ async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:  #
 
 
 @pytest.fixture
-async def shop(world) -> Shop:  # type: ignore[no-untyped-def]
+async def shop(world: Running) -> Shop:
     """A fresh partner for each test, so tests never see each other's orders."""
     client, gateway = world
     approval = await onboard(client)

@@ -32,6 +32,9 @@ from services.gateway.tests.integration.helpers import (
 
 pytestmark = pytest.mark.integration
 
+# what ``world`` yields: the client, the gateway and a partner's auth headers
+World = tuple[httpx.AsyncClient, Gateway, dict[str, str]]
+
 SLOW_PARTNER = uuid.UUID(int=7)
 """The stand-in credit service answers this partner's balance only after 1.5 s."""
 
@@ -43,7 +46,7 @@ CATALOG = (
 
 
 @pytest.fixture(scope="module")
-async def world(running) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway, dict[str, str]]]:  # type: ignore[no-untyped-def]
+async def world(running: tuple[httpx.AsyncClient, Gateway]) -> AsyncIterator[World]:
     client, gateway = running
     await seed_products(gateway, *CATALOG)
     approval = await onboard(client)
@@ -110,7 +113,7 @@ async def _fake_credit_and_billing(amqp_url: str) -> RabbitBroker:
 
 
 class TestCatalog:
-    async def test_products_page_by_cursor_and_filter(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_products_page_by_cursor_and_filter(self, world: World) -> None:
         client, _, headers = world
         seen: list[str] = []
         url = "/api/v1/catalog/products?vendor=eset&limit=3"
@@ -126,7 +129,7 @@ class TestCatalog:
         found = await client.get("/api/v1/catalog/products?q=бухгалтерия", headers=headers)
         assert [p["sku"] for p in found.json()["items"]] == ["1C-BUH"]
 
-    async def test_product_resource_is_the_spec_shape(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_product_resource_is_the_spec_shape(self, world: World) -> None:
         client, _, headers = world
         response = await client.get("/api/v1/catalog/products/1C-BUH", headers=headers)
         assert response.status_code == 200
@@ -148,7 +151,7 @@ class TestCatalog:
         assert missing.status_code == 404
         assert missing.json()["code"] == "not_found"
 
-    async def test_replica_keeps_the_newest_revision(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_replica_keeps_the_newest_revision(self, world: World) -> None:
         _, gateway, _ = world
         await seed_products(gateway, product("REV-1", revision=5, base_price=Decimal("500")))
         await publish(gateway, product("REV-1", revision=3, base_price=Decimal("300")))
@@ -159,7 +162,7 @@ class TestCatalog:
         price = await scalar(gateway, "SELECT base_price FROM products WHERE sku = 'REV-1'")
         assert price == Decimal("600.00")
 
-    async def test_bad_cursor_is_422(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_bad_cursor_is_422(self, world: World) -> None:
         client, _, headers = world
         response = await client.get("/api/v1/catalog/products?cursor=%%%", headers=headers)
         assert response.status_code == 422
@@ -167,7 +170,7 @@ class TestCatalog:
 
 
 class TestReceivables:
-    async def test_balance_in_the_spec_shape_with_money_strings(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_balance_in_the_spec_shape_with_money_strings(self, world: World) -> None:
         client, _, headers = world
         response = await client.get("/api/v1/balance", headers=headers)
         assert response.status_code == 200, response.text
@@ -184,7 +187,7 @@ class TestReceivables:
             "next_due_date": "2026-12-11",
         }
 
-    async def test_documents_list_and_one(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_documents_list_and_one(self, world: World) -> None:
         client, _, headers = world
         listed = await client.get(
             "/api/v1/documents?from=2026-11-01&to=2026-11-30", headers=headers
@@ -203,7 +206,7 @@ class TestReceivables:
 
 
 class TestQueries:
-    async def test_a_slow_query_does_not_hold_up_the_others(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_slow_query_does_not_hold_up_the_others(self, world: World) -> None:
         _, gateway, _ = world
         loop = asyncio.get_running_loop()
         now = datetime.now(UTC)
@@ -224,7 +227,7 @@ class TestQueries:
         assert balance.found
         assert documents_took < 1.0
 
-    async def test_unanswered_query_is_503_problem(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_unanswered_query_is_503_problem(self, world: World) -> None:
         client, gateway, _ = world
         approval = await onboard(client)
         # nobody answers keys queries in this module: a completed order's keys are unavailable
@@ -248,7 +251,7 @@ class TestQueries:
 
 
 class TestClock:
-    async def test_ops_moves_the_clock_in_test_env(self, world) -> None:  # type: ignore[no-untyped-def]
+    async def test_ops_moves_the_clock_in_test_env(self, world: World) -> None:
         client, gateway, headers = world
         moved = await client.post(
             "/api/v1/admin/clock", json={"now": "2027-01-15T10:00:00+03:00"}, headers=OPS

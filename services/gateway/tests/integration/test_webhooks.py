@@ -142,7 +142,7 @@ class Partner:
 
 
 @pytest.fixture
-async def partner(running) -> Partner:  # type: ignore[no-untyped-def]
+async def partner(running: tuple[httpx.AsyncClient, Gateway]) -> Partner:
     client, gateway = running
     return Partner(client, gateway, await onboard(client))
 

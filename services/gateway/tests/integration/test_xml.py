@@ -82,7 +82,7 @@ def assert_problem_xml(response: httpx.Response, status: int, code: str) -> ET.E
 
 
 @pytest.fixture(scope="module")
-async def world(running) -> tuple[httpx.AsyncClient, Gateway]:  # type: ignore[no-untyped-def]
+async def world(running: tuple[httpx.AsyncClient, Gateway]) -> tuple[httpx.AsyncClient, Gateway]:
     client, gateway = running
     await seed_products(
         gateway,
@@ -93,7 +93,7 @@ async def world(running) -> tuple[httpx.AsyncClient, Gateway]:  # type: ignore[n
 
 
 @pytest.fixture
-async def shop(world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def shop(world: tuple[httpx.AsyncClient, Gateway]) -> dict[str, Any]:
     client, gateway = world
     approval = await onboard(client)
     return {

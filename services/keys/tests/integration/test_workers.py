@@ -83,10 +83,14 @@ async def probe() -> AsyncIterator[Harness]:
         yield harness
 
 
+# what ``two_workers`` yields: the harness, the vendor stub and the two running workers
+TwoWorkers = tuple[Harness, VendorStub, list[Worker]]
+
+
 @pytest.fixture
 async def two_workers(
     probe: Harness, vendor_stub: VendorStub, tmp_path: Path
-) -> AsyncIterator[tuple[Harness, VendorStub, list[Worker]]]:
+) -> AsyncIterator[TwoWorkers]:
     await vendor_stub.reset()
     workers = [Worker(probe, vendor_stub, tmp_path / f"worker{i}.log") for i in range(2)]
     try:
@@ -116,7 +120,9 @@ def worker_holding_the_order(workers: list[Worker], vendor_worker: str) -> Worke
 
 
 class TestWorkerDeath:
-    async def test_sigkill_mid_order_with_a_second_worker_issues_once(self, two_workers) -> None:  # type: ignore[no-untyped-def]
+    async def test_sigkill_mid_order_with_a_second_worker_issues_once(
+        self, two_workers: TwoWorkers
+    ) -> None:
         harness, stub, workers = two_workers
         await stub.control(latency_ms=1500)  # the order is mid-flight for 1.5 s
         cmd = issue_keys(sku="KILL-1", quantity=3, key_source="vendor_api", vendor="Acme")
@@ -145,7 +151,7 @@ class TestWorkerDeath:
         survivor.signal(signal.SIGTERM)
         assert await survivor.wait() == 0
 
-    async def test_sigterm_drains_the_order_in_hand(self, two_workers) -> None:  # type: ignore[no-untyped-def]
+    async def test_sigterm_drains_the_order_in_hand(self, two_workers: TwoWorkers) -> None:
         harness, stub, workers = two_workers
         await stub.control(latency_ms=1000)
         cmd = issue_keys(sku="TERM-1", quantity=2, key_source="vendor_api", vendor="Acme")

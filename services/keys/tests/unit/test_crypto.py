@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography.exceptions import InvalidTag
 from keys.adapters.crypto import (
@@ -125,7 +127,9 @@ class TestKeyHasher:
 
 
 class TestVerifyCommand:
-    def test_valid_and_changed_keys(self, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    def test_valid_and_changed_keys(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         from keys.verify import main
 
         signer = KeySigner("cli-seed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import uvicorn
 from esd_cli.services import BACKEND, builder
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
@@ -262,3 +264,28 @@ def service_process(
     )
     env.update(popen.pop("env", {}))
     return subprocess.Popen([sys.executable, "-m", name, *more], env=env, **popen)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(platform: Platform) -> AsyncIterator[str]:
+    """The platform's gateway app on a free local port (its lifespan already runs), for what
+    talks HTTP over a real socket: a browser, the launcher."""
+    app = platform.client._transport.app  # type: ignore[attr-defined]
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -6,22 +6,18 @@ no browser or no Playwright, the browser tests skip and say why.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from esd_platform.testing import isolated_settings
 
 from tests.e2e.test_keys_flow import VendorStub
-from tests.support import Platform, running_platform
+from tests.support import Platform, running_platform, serving
 
 CHROMIUM = os.environ.get("ESD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,12 +45,6 @@ def chromium_path() -> str | None:
     if os.path.exists(CHROMIUM):
         return CHROMIUM
     return shutil.which("chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -85,21 +75,3 @@ async def served() -> AsyncIterator[Served]:
                     await browser.close()
     finally:
         await stub.stop()
-
-
-@asynccontextmanager
-async def serving(platform: Platform) -> AsyncIterator[str]:
-    """The platform's gateway app on a free local port (its lifespan already runs)."""
-    app = platform.client._transport.app  # type: ignore[attr-defined]
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

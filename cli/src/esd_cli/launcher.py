@@ -5,7 +5,8 @@ ESD_AMQP_URL. Where PostgreSQL does not, an embedded one (the ``pgserver`` packa
 in ``var/pgdata``; where RabbitMQ does not, every service runs in this one process on
 FastStream's in-memory broker (:mod:`esd_cli.embedded`). Either is said in one line.
 After the gateway is ready it creates (or re-keys) the demo partner and prints the gateway URL,
-the ops token and the demo partner's API key. A child that dies is restarted.
+the ops token and the demo partner's API key; on the first run it also stocks the demo
+catalog's pool products with demo keys. A child that dies is restarted.
 """
 
 from __future__ import annotations
@@ -168,6 +169,43 @@ def _orderable_sku(base: str, api_key: str, seconds: float = 20) -> str | None:
             time.sleep(1.0)
 
 
+DEMO_POOL_KEYS = 20
+"""Demo keys each of the demo catalog's pool products gets on the first run."""
+
+
+def stock_demo_pools(base: str, token: str, keys_each: int = DEMO_POOL_KEYS) -> int:
+    """Load ``keys_each`` demo keys into every pool product of the demo catalog that has never
+    held one; returns how many pools it loaded.
+
+    A real pool starts empty until ops load the vendor's file (``esd load-pool``), and so did
+    the demo's 514 pool products, so a demo order for one was ``out_of_stock``. A pool that
+    has keys, or has issued any, is left alone, so the demo's own keys are loaded once and a
+    pool ops loaded is never topped up with made-up keys. Skus the catalog does not hold (a
+    catalog seeded compact, or another catalog) are skipped."""
+    from catalog.domain.demo_catalog import build_demo_catalog
+
+    ops = {"Authorization": f"Bearer {token}"}
+    loaded = 0
+    with httpx.Client(base_url=base, timeout=30) as http:
+        stock = http.get("/api/v1/admin/keys/stock", headers=ops)
+        stock.raise_for_status()
+        used = {
+            item["sku"] for item in stock.json()["items"] if item["available"] or item["issued"]
+        }
+        for product in build_demo_catalog().products:
+            if product.key_source != "pool" or product.sku in used:
+                continue
+            keys = [f"DEMO-{secrets.token_hex(8).upper()}" for _ in range(keys_each)]
+            answer = http.post(
+                f"/api/v1/admin/keys/{product.sku}/pool", json={"keys": keys}, headers=ops
+            )
+            if answer.status_code == 422:  # not in this catalog
+                continue
+            answer.raise_for_status()
+            loaded += bool(answer.json()["loaded"])
+    return loaded
+
+
 def _announce(base: str, token: str) -> None:
     partner_id, api_key = _seed_demo_partner(base, token)
     sku = _orderable_sku(base, api_key) or "<a sku from /api/v1/catalog/products>"
@@ -179,6 +217,13 @@ def _announce(base: str, token: str) -> None:
         f'{api_key}" -H "Content-Type: application/json" -d \'{{"external_id": "demo-1", '
         f'"sku": "{sku}", "quantity": 1}}\''
     )
+    try:
+        pools = stock_demo_pools(base, token)
+    except httpx.HTTPError as exc:
+        say(f"the demo pools were not stocked ({exc}); esd load-pool loads a pool's keys")
+    else:
+        if pools:
+            say(f"stocked {pools} demo pool products with {DEMO_POOL_KEYS} demo keys each")
 
 
 def _run_in_process(env: dict[str, str], base: str, token: str) -> int:

@@ -267,6 +267,8 @@ def service_process(
 
 
 def free_port() -> int:
+    """A port the kernel has free now (for a server of the test's own; a server that must come
+    back on the same port after a restart wants :func:`tests.faults.servers.free_port`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

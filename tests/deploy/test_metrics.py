@@ -18,13 +18,9 @@ from esd_platform.service import Service
 from esd_platform.testing import isolated_settings, publish, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import free_port
+
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def samples(body: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

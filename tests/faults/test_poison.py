@@ -5,7 +5,6 @@ one effect. The parked message is visible to ops (`esd dlq`, esd_queue_messages{
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -24,17 +23,12 @@ from esd_platform.settings import PlatformSettings
 from esd_platform.testing import isolated_settings, publish, wait_for
 
 from tests.deploy.test_metrics import value
+from tests.support import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 QUEUE = route("credit", ReserveCredit).queue
 DLQ = route("credit", ReserveCredit).dead_letter_queue
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -135,10 +135,11 @@ def _wait_ready(base: str, deadline: float) -> bool:
 
 
 def demo_skus(limit: int = 5) -> list[str]:
-    """SKUs of the demo catalog an order ships at once: keys from the generator (a pool product
-    is ``out_of_stock`` until ``esd load-pool``), no required field, well within the default
-    credit line. Taken from the compact demo catalog, which the whole one contains, so that
-    they are there whichever size the catalog seeded (``ESD_CATALOG_DEMO_SIZE``)."""
+    """SKUs of the demo catalog an order ships at once: keys from the generator (the demo's
+    pools are stocked only after the order to paste is printed), no required field, well
+    within the default credit line. Taken from the compact demo catalog, which the whole one
+    contains, so that they are there whichever size the catalog seeded
+    (``ESD_CATALOG_DEMO_SIZE``)."""
     from catalog.domain.demo_catalog import build_demo_catalog
 
     return [

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import importlib.util
 import json
-import socket
 import sys
 import time
 import uuid
@@ -21,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from esd_client import (
     AsyncClient,
     BadRequest,
@@ -36,7 +34,7 @@ from esd_client import (
     verify_signature,
 )
 
-from tests.support import OPS, Partner, Platform, eventually
+from tests.support import OPS, Partner, Platform, eventually, serving
 
 pytestmark = pytest.mark.integration
 
@@ -47,31 +45,11 @@ def _transport(platform: Platform) -> httpx.AsyncBaseTransport:
     return platform.client._transport  # the in-loop ASGI transport of the platform's gateway
 
 
-def _app(platform: Platform) -> Any:
-    return _transport(platform).app  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module")
 async def served(platform: Platform) -> AsyncIterator[str]:
-    """The platform's gateway also on a real port (its lifespan already runs), for the sync
-    client and the shop."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        _app(platform), host="127.0.0.1", port=port, lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """The platform's gateway also on a real port, for the sync client and the shop."""
+    async with serving(platform) as base:
+        yield base
 
 
 async def _sku(platform: Platform) -> str:

@@ -8,7 +8,10 @@ now, so that a run of ``bench/orders.py`` can be read against the machine it ran
     .venv/bin/python bench/stack.py [--chains 3000] [--transactions 20000] [--concurrency 32]
 
 Prints each figure next to the issue's and their ratio (the VM's speed against the one the
-issue was written on), and what the issue's targets come to at that speed. Runs on a fresh
+issue was written on), and what the issue's targets come to at that speed. First it prints two
+yardsticks of the VM itself: a Python loop (pure interpreter speed) and a loopback ping-pong
+between two processes (system calls and context switches, which the platform makes many of per
+order and the loop does not measure). Runs on a fresh
 database and vhost, dropped at the end. Record the figures in bench/RESULTS.md.
 """
 
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import os
 import platform
+import socket
 import sys
 import time
 import uuid
@@ -97,6 +101,38 @@ async def orm(url: str, transactions: int, concurrency: int) -> float:
     return per_worker * concurrency / elapsed
 
 
+def python_loop() -> float:
+    """Seconds for a fixed pure-Python loop, the best of three."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(i * i for i in range(3 * 10**6))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def ping_pong(round_trips: int = 20000) -> float:
+    """Round trips/s of one byte between this process and a forked one over a socket pair:
+    each is two system calls and two context switches a side. Run it on an idle machine: on a
+    busy one it reads faster (four times here), since no idle vCPU has to be woken for it."""
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # the echo side
+        ours.close()
+        while data := theirs.recv(1):
+            theirs.sendall(data)
+        os._exit(0)
+    theirs.close()
+    start = time.perf_counter()
+    for _ in range(round_trips):
+        ours.sendall(b"x")
+        ours.recv(1)
+    elapsed = time.perf_counter() - start
+    ours.close()
+    os.waitpid(child, 0)
+    return round_trips / elapsed
+
+
 def line(name: str, measured: float, issue: float) -> float:
     speed = measured / issue
     print(f"{name:<44}{measured:>9,.1f}/s   issue {issue:>7,.0f}/s   x{speed:.2f}", flush=True)
@@ -114,6 +150,11 @@ async def main() -> None:
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
         f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
+    )
+    print(
+        f"yardsticks: python loop {python_loop():.3f} s, loopback "
+        f"ping-pong between two processes {ping_pong():,.0f} round trips/s",
+        flush=True,
     )
     async with isolated_settings() as settings:
         raw_url = settings.database_url.replace("+asyncpg", "")

@@ -30,6 +30,12 @@ async def test_every_pool_is_stocked_once_and_a_pool_order_ships(platform: Platf
     assert (before["status"], before["reason"]) == ("rejected", "out_of_stock"), before
 
     async with serving(platform) as base:
+        # make run stopped before it got to the pools: nothing loaded
+        stopped = await asyncio.to_thread(
+            stock_demo_pools, base, OPS_TOKEN, KEYS_EACH, lambda: True
+        )
+        assert stopped == 0
+
         loaded = await asyncio.to_thread(stock_demo_pools, base, OPS_TOKEN, KEYS_EACH)
         assert loaded == len(pools) > 0  # every pool sku the catalog holds, no other
 

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aio_pika
@@ -174,9 +175,15 @@ DEMO_POOL_KEYS = 20
 """Demo keys each of the demo catalog's pool products gets on the first run."""
 
 
-def stock_demo_pools(base: str, token: str, keys_each: int = DEMO_POOL_KEYS) -> int:
+def stock_demo_pools(
+    base: str,
+    token: str,
+    keys_each: int = DEMO_POOL_KEYS,
+    stopping: Callable[[], bool] = lambda: False,
+) -> int:
     """Load ``keys_each`` demo keys into every pool product of the demo catalog that has never
-    held one; returns how many pools it loaded.
+    held one, until ``stopping()`` (the launcher asked to stop); returns how many pools it
+    loaded.
 
     A real pool starts empty until ops load the vendor's file (``esd load-pool``), and so did
     the demo's 514 pool products, so a demo order for one was ``out_of_stock``. A pool that
@@ -194,6 +201,8 @@ def stock_demo_pools(base: str, token: str, keys_each: int = DEMO_POOL_KEYS) -> 
             item["sku"] for item in stock.json()["items"] if item["available"] or item["issued"]
         }
         for product in build_demo_catalog().products:
+            if stopping():
+                break
             if product.key_source != "pool" or product.sku in used:
                 continue
             keys = [f"DEMO-{secrets.token_hex(8).upper()}" for _ in range(keys_each)]
@@ -207,7 +216,7 @@ def stock_demo_pools(base: str, token: str, keys_each: int = DEMO_POOL_KEYS) -> 
     return loaded
 
 
-def _announce(base: str, token: str) -> None:
+def _announce(base: str, token: str, stopping: Callable[[], bool] = lambda: False) -> None:
     partner_id, api_key = _seed_demo_partner(base, token)
     sku = _orderable_sku(base, api_key) or "<a sku from /api/v1/catalog/products>"
     say(f"gateway      {base}   (OpenAPI {base}/schema)")
@@ -219,9 +228,10 @@ def _announce(base: str, token: str) -> None:
         f'"sku": "{sku}", "quantity": 1}}\''
     )
     try:
-        pools = stock_demo_pools(base, token)
+        pools = stock_demo_pools(base, token, stopping=stopping)
     except httpx.HTTPError as exc:
-        say(f"the demo pools were not stocked ({exc}); esd load-pool loads a pool's keys")
+        if not stopping():
+            say(f"the demo pools were not stocked ({exc}); esd load-pool loads a pool's keys")
     else:
         if pools:
             say(f"stocked {pools} demo pool products with {DEMO_POOL_KEYS} demo keys each")
@@ -323,7 +333,7 @@ def _run(
     if not _wait_ready(base, time.monotonic() + 90):
         say("the gateway did not become ready in 90 s; see the logs above")
     else:
-        _announce(base, token)
+        _announce(base, token, lambda: stopping)
 
     while not stopping:
         for index, child in enumerate(children):

@@ -48,7 +48,7 @@ async def platform() -> AsyncIterator[Platform]:
 async def test_an_order_completes_with_keys_debt_and_a_document_line(platform: Platform) -> None:
     partner = await platform.new_partner()
     support.OPS_AS_ANY.update(partner.headers)
-    # one event loop carries every service: the seed's 3,370 events first, then the order
+    # one event loop carries every service: the catalog seed's events first, then the order
     await platform.catalog_settled()
     product = await platform.product(
         lambda p: p["kind"] == "key" and not p["required_fields"] and Decimal(p["price"]) < 5000

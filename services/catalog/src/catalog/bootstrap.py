@@ -7,7 +7,6 @@ from pathlib import Path
 from esd_platform.service import Service
 from esd_platform.settings import PlatformSettings
 
-from catalog.domain.demo_catalog import build_demo_catalog
 from catalog.entrypoints.consumers import build_router
 from catalog.service_layer.seeding import seed_demo_catalog
 from catalog.settings import CatalogSettings
@@ -25,8 +24,12 @@ def build_service(
     options = catalog_settings or CatalogSettings()
 
     async def seed(svc: Service) -> None:
-        demo = build_demo_catalog(compact=options.demo_size == "compact")
-        await seed_demo_catalog(svc.uow, svc.clock, demo, with_products=options.seed_demo)
+        await seed_demo_catalog(
+            svc.uow,
+            svc.clock,
+            with_products=options.seed_demo,
+            compact=options.demo_size == "compact",
+        )
 
     service.on_start(seed)
     return service

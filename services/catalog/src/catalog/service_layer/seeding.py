@@ -27,8 +27,10 @@ async def seed_demo_catalog(
     catalog: DemoCatalog | None = None,
     *,
     with_products: bool = True,
+    compact: bool = False,
 ) -> int:
-    """Seed ``catalog`` (the demo catalog by default) if no product exists; returns how many.
+    """Seed ``catalog`` (the demo catalog by default, ``compact`` or whole) if no product
+    exists; returns how many. The demo catalog is built only then, not at every start.
 
     Without ``with_products`` only the category tree is ensured.
     """
@@ -42,7 +44,7 @@ async def seed_demo_catalog(
         if await repository.has_products(tx.conn):
             log.info("catalog_seed_skipped", reason="catalog_not_empty")
             return 0
-        demo = catalog or build_demo_catalog()
+        demo = catalog or build_demo_catalog(compact=compact)
         now = clock.now()
         await repository.add_vendors(tx.conn, demo.vendors)
         await repository.add_categories(tx.conn, demo.categories)

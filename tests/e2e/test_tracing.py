@@ -4,6 +4,7 @@ every service's transactional outbox (OpenTelemetry, spans to an in-memory expor
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal
 
@@ -49,7 +50,16 @@ async def test_one_order_is_one_trace_from_the_gateway_to_billing() -> None:
             final = await platform.final_order(partner, order["id"], timeout=60)
             assert final["status"] == "completed"
 
-            spans = exporter.get_finished_spans()
+            # A consumer's span ends after its handler has committed, and the order reads
+            # `completed` from that commit: the gateway's OrderCompleted span may still be open
+            # for a moment, so wait (bounded) for every hop's span to finish.
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                spans = exporter.get_finished_spans()
+                finished = {s.attributes.get(ROUTING_KEY) for s in spans}
+                if set(HOPS.values()) <= finished or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
             (request,) = [
                 s
                 for s in spans

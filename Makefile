@@ -34,11 +34,20 @@ test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see READ
 # named by its path from the root (explicit_package_bases), so two test_documents.py don't clash
 TYPED_TESTS := conftest.py tests $(wildcard libs/*/tests services/*/tests)
 
-lint: setup ## ruff, and mypy on the packages and on the tests
+# bench scripts run as `python bench/x.py`, so bench/ is first on sys.path and `from orders import`
+# means bench/orders.py, not the orders service: mypy gets the same path (MYPYPATH=bench).
+# billing, subscriptions and credit drop bench/ from sys.path to import their service's package,
+# so they are checked apart, without it
+BENCH_OWN_PATH := bench/billing.py bench/subscriptions.py bench/credit.py
+BENCH_SIBLINGS := $(filter-out $(BENCH_OWN_PATH),$(wildcard bench/*.py))
+
+lint: setup ## ruff, and mypy on the packages, the tests and the benchmarks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p esd_contracts -p esd_platform -p esd_cli -p catalog -p orders -p credit -p keys -p billing -p gateway
 	$(BIN)/mypy $(TYPED_TESTS)
+	MYPYPATH=bench $(BIN)/mypy $(BENCH_SIBLINGS)
+	$(BIN)/mypy $(BENCH_OWN_PATH)
 
 asyncapi: setup ## write the AsyncAPI documents to docs/asyncapi/
 	$(BIN)/esd asyncapi

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -134,7 +135,9 @@ class Bus:
             return
         await asyncio.wait_for(future, seconds)
 
-    async def send(self, messages: list[Message], exchange: aio_pika.abc.AbstractExchange) -> None:
+    async def send(
+        self, messages: Sequence[Message], exchange: aio_pika.abc.AbstractExchange
+    ) -> None:
         for start in range(0, len(messages), 256):
             await asyncio.gather(
                 *(
@@ -248,7 +251,7 @@ def statement(partners: int, payments: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("cp1251")
 
 
-async def rate(bus: Bus, messages: list[Message], kinds: str) -> tuple[float, float]:
+async def rate(bus: Bus, messages: Sequence[Message], kinds: str) -> tuple[float, float]:
     """(commands per second, seconds) from the first publish to the last answer."""
     before = bus.total(*kinds.split(","))
     started = time.perf_counter()

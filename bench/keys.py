@@ -135,7 +135,7 @@ def command(source: str, sku: str, quantity: int) -> IssueKeys:
         sku=sku,
         quantity=quantity,
         test=False,
-        key_source=source,  # type: ignore[arg-type]
+        key_source=source,
         vendor="BenchVendor" if source == "vendor_api" else "",
     )
 

@@ -4,12 +4,11 @@ every service's transactional outbox (OpenTelemetry, spans to an in-memory expor
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from decimal import Decimal
 
 import pytest
-from esd_platform.testing import isolated_settings, traced
+from esd_platform.testing import isolated_settings, traced, wait_for
 from opentelemetry.trace import SpanKind
 
 from tests.support import running_platform
@@ -52,14 +51,13 @@ async def test_one_order_is_one_trace_from_the_gateway_to_billing() -> None:
 
             # A consumer's span ends after its handler has committed, and the order reads
             # `completed` from that commit: the gateway's OrderCompleted span may still be open
-            # for a moment, so wait (bounded) for every hop's span to finish.
-            deadline = asyncio.get_running_loop().time() + 10
-            while True:
-                spans = exporter.get_finished_spans()
-                finished = {s.attributes.get(ROUTING_KEY) for s in spans}
-                if set(HOPS.values()) <= finished or asyncio.get_running_loop().time() > deadline:
-                    break
-                await asyncio.sleep(0.05)
+            # for a moment, so wait for every hop's span to finish.
+            async def every_hop_finished() -> bool:
+                finished = {s.attributes.get(ROUTING_KEY) for s in exporter.get_finished_spans()}
+                return set(HOPS.values()) <= finished
+
+            await wait_for(every_hop_finished, timeout=10, what="every hop's span finished")
+            spans = exporter.get_finished_spans()
             (request,) = [
                 s
                 for s in spans

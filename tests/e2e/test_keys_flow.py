@@ -41,7 +41,11 @@ class VendorStub:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.AsyncClient(base_url=self.url, timeout=5)
+        # no idle connections kept: the stub (uvicorn) closes one after 5 s idle, and a control
+        # call sent on it as it closes fails with "Server disconnected without sending a response"
+        self.client = httpx.AsyncClient(
+            base_url=self.url, timeout=5, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:

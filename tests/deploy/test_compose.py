@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from esd_contracts.topology import SERVICES
+from esd_platform.db import BURST_KEPT
 
 from tests.deploy.known import BACKEND, ROOT, SCHEMAS, entry_points, settings_env_names
 
@@ -89,12 +90,13 @@ def test_keys_can_be_scaled(compose: dict[str, Any]) -> None:
     keys = compose["services"]["keys"]
     for blocker in ("container_name", "ports", "volumes", "hostname"):
         assert blocker not in keys, f"keys has {blocker}: a second replica could not start"
-    # enough connections for scaled workers: each process keeps up to 2 x ESD_DB_POOL_SIZE
+    # enough connections for scaled workers: a service keeps up to ESD_DB_POOL_SIZE, the gateway
+    # BURST_KEPT times that and as many again in a burst
     command = " ".join(compose["services"]["postgres"]["command"])
     max_connections = int(re.search(r"max_connections=(\d+)", command).group(1))  # type: ignore[union-attr]
     pool = int(keys["environment"]["ESD_DB_POOL_SIZE"])
-    processes = len(BACKEND) + 1 + 3  # every service, the gateway, and three more keys workers
-    assert max_connections >= processes * 2 * pool
+    services = len(BACKEND) + 3  # every back-end service and three more keys workers
+    assert max_connections >= (services + BURST_KEPT + 1) * pool
 
 
 def test_rabbitmq_defaults_to_quorum_queues(compose: dict[str, Any]) -> None:

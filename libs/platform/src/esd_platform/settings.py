@@ -18,8 +18,9 @@ class PlatformSettings(BaseSettings):
     db_pool_size: int = Field(
         default=8,
         ge=1,
-        description="Connections per process (handlers wait for one beyond that); seven "
-        "processes share PostgreSQL's max_connections (100 by default)",
+        description="Connections a service keeps (its handlers wait for one beyond that; the "
+        "gateway keeps three times as many and opens as many again in a burst); all of them "
+        "share PostgreSQL's max_connections (100 by default)",
     )
     log_level: str = Field(default="INFO")
     graceful_timeout: float = Field(default=20.0, description="Seconds in-flight handlers get")

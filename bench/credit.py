@@ -36,7 +36,8 @@ from decimal import Decimal
 from typing import Any
 
 import aio_pika
-from esd_contracts.credit.commands import CaptureCredit, PostBankStatement, ReserveCredit
+from esd_contracts.billing.events import ShipmentRecorded
+from esd_contracts.credit.commands import PostBankStatement, ReserveCredit
 from esd_contracts.credit.queries import Balance, GetBalance, PaymentsPosted
 from esd_contracts.envelope import Message
 from esd_contracts.partners.events import PartnerRegistered
@@ -203,8 +204,8 @@ def reserve(partner_id: uuid.UUID) -> ReserveCredit:
     )
 
 
-def capture(r: ReserveCredit, partner_index: int) -> CaptureCredit:
-    return CaptureCredit(
+def capture(r: ReserveCredit, partner_index: int) -> ShipmentRecorded:
+    return ShipmentRecorded(
         correlation_id=r.order_id,
         occurred_at=now(),
         order_id=r.order_id,

@@ -23,7 +23,7 @@ HOPS = {
     "credit": "credit.ReserveCredit.v1",
     "keys": "keys.IssueKeys.v1",
     "billing": "billing.RecordShipment.v1",
-    "credit (capture)": "credit.CaptureCredit.v1",
+    "credit (capture)": "billing.ShipmentRecorded.v1",
     "gateway": "orders.OrderCompleted.v1",
 }
 

@@ -22,7 +22,6 @@ from esd_contracts.catalog.commands import ImportPriceList, SetPriceRule
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_contracts.catalog.queries import QuoteProduct
 from esd_contracts.credit.commands import (
-    CaptureCredit,
     ChargeSubscription,
     PostBankStatement,
     PostPayment,
@@ -118,10 +117,9 @@ ROUTES: tuple[Route, ...] = (
     Route("orders", CreditReleased),
     Route("orders", KeysIssued),
     Route("orders", KeysFailed),
-    Route("orders", ShipmentRecorded),
     # credit
     Route("credit", ReserveCredit),
-    Route("credit", CaptureCredit),
+    Route("credit", ShipmentRecorded),  # the order is on a document: capture its credit
     Route("credit", ReleaseCredit),
     Route("credit", SetCreditTerms),
     Route("credit", PartnerRegistered),

@@ -40,7 +40,8 @@ class Harness:
     async def listen(self) -> None:
         self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
         channel = await self._connection.channel()
-        queue = await channel.declare_queue("orders.ShipmentRecorded", passive=True)
+        # credit's queue of them (credit captures on them): no credit service runs here
+        queue = await channel.declare_queue("credit.ShipmentRecorded", passive=True)
         await queue.consume(self._record, no_ack=True)
         # A private copy of the finance feed: the durable finance.* queues stay for the ledger.
         exchange = await channel.get_exchange("finance.events")

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import aio_pika
 import pytest
 from credit.bootstrap import build_service
+from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.commands import (
-    CaptureCredit,
     ReleaseCredit,
     ReserveCredit,
     SetCreditTerms,
@@ -161,9 +161,9 @@ def capture(
     document_number: str = "ESD-2026-000001",
     document_date: date | None = None,
     term_days: int = 15,
-) -> CaptureCredit:
+) -> ShipmentRecorded:
     day = document_date or date.today()
-    return CaptureCredit(
+    return ShipmentRecorded(
         correlation_id=order_id,
         occurred_at=now(),
         order_id=order_id,

@@ -27,8 +27,8 @@ from credit.adapters import repository
 from credit.bootstrap import build_service
 from credit.domain.ledger import derive
 from credit.service_layer import handlers, receivables
+from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.commands import (
-    CaptureCredit,
     PaymentOrder,
     PostPayments,
     ReleaseCredit,
@@ -256,7 +256,7 @@ async def _run(service: Service, limit: Decimal, ops: list[tuple[Any, ...]]) -> 
                 document = op[2]
                 day = today - timedelta(days=AGES[document])
                 await handlers.capture_credit(
-                    CaptureCredit(
+                    ShipmentRecorded(
                         correlation_id=order_id,
                         occurred_at=_now(),
                         order_id=order_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from esd_contracts.billing.commands import RecordShipment
-from esd_contracts.credit.commands import CaptureCredit, ReleaseCredit, ReserveCredit
+from esd_contracts.credit.commands import ReleaseCredit, ReserveCredit
 from esd_contracts.keys.commands import IssueKeys
 from esd_contracts.orders.events import (
     CancellationRefused,
@@ -31,7 +31,6 @@ def build_service(settings: PlatformSettings | None = None) -> Service:
     service.include(build_subscription_router(service.uow))
     service.publishes(
         ReserveCredit,
-        CaptureCredit,
         ReleaseCredit,
         IssueKeys,
         RecordShipment,

@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.events import CreditCaptured, CreditReserved
 from esd_contracts.keys.events import KeysIssued
 from esd_contracts.orders.commands import PlaceOrder
@@ -70,12 +69,13 @@ async def test_transitions_written_with_the_commit_land_whole(uow: UnitOfWork) -
     sealed = f"k1:{NASTY}"  # any text the keys service sends is kept as it came
     keys = reply(KeysIssued, saga).model_copy(update={"sealed_keys": sealed})
     await handlers.apply_reply(keys, uow)
-    shipped = reply(ShipmentRecorded, saga).model_copy(update={"document_number": NASTY})
-    await handlers.apply_reply(shipped, uow)
+    # credit captured on billing's document: billed and completed in one transition
+    captured = reply(CreditCaptured, saga).model_copy(update={"document_number": NASTY})
+    await handlers.apply_reply(captured, uow)
 
     [row] = await _rows(uow, "SELECT * FROM sagas WHERE order_id = :o", o=cmd.order_id)
-    assert row.state == State.BILLED.value
-    assert row.version == 3
+    assert row.state == State.COMPLETED.value
+    assert row.version == 4
     assert row.key_count == cmd.quantity
     assert row.sealed_keys == sealed
     assert row.document_number == NASTY
@@ -84,17 +84,18 @@ async def test_transitions_written_with_the_commit_land_whole(uow: UnitOfWork) -
         "SELECT version, state, cause FROM saga_history WHERE order_id = :o ORDER BY version",
         o=cmd.order_id,
     )
-    assert [(h.version, h.cause) for h in history] == [
-        (0, "PlaceOrder"),
-        (1, "CreditReserved"),
-        (2, "KeysIssued"),
-        (3, "ShipmentRecorded"),
+    assert [(h.version, h.state, h.cause) for h in history] == [
+        (0, "accepted", "PlaceOrder"),
+        (1, "credit_reserved", "CreditReserved"),
+        (2, "keys_issued", "KeysIssued"),
+        (3, "billed", "CreditCaptured"),
+        (4, "completed", "CreditCaptured"),
     ]
     assert await _sent(uow, cmd) == [
         "ReserveCredit",
         "IssueKeys",
         "RecordShipment",
-        "CaptureCredit",
+        "OrderCompleted",
     ]
 
 
@@ -138,14 +139,14 @@ async def test_a_remembered_saga_moves_without_its_row_being_read(
     cmd, saga = _order()
     await handlers.place_order(cmd, uow, memory)
     monkeypatch.setattr(repository, "get_for_update", no_read)
-    for step in (CreditReserved, KeysIssued, ShipmentRecorded):
+    for step in (CreditReserved, KeysIssued):
         await handlers.apply_reply(reply(step, saga), uow, memory)
     assert memory.take(cmd.order_id) is not None
     await handlers.place_order(cmd, uow, memory)  # nothing to keep from a redelivery
     assert memory.take(cmd.order_id) is None
 
     [row] = await _rows(uow, "SELECT state, version FROM sagas WHERE order_id = :o", o=cmd.order_id)
-    assert (row.state, row.version) == (State.BILLED.value, 3)
+    assert (row.state, row.version) == (State.KEYS_ISSUED.value, 2)
 
 
 async def test_a_saga_moved_by_another_process_is_moved_once_more_from_its_row(
@@ -157,26 +158,27 @@ async def test_a_saga_moved_by_another_process_is_moved_once_more_from_its_row(
     await handlers.apply_reply(reply(CreditReserved, saga), uow, elsewhere)
     # ``here`` still remembers the saga as accepted (version 0): its write fails, the row wins
     await handlers.apply_reply(reply(KeysIssued, saga), uow, here)
-    await handlers.apply_reply(reply(ShipmentRecorded, saga), uow, elsewhere)
-    await handlers.apply_reply(reply(CreditCaptured, saga), uow, here)
+    # ``elsewhere`` remembers it as credit reserved (version 1): the row wins again
+    await handlers.apply_reply(reply(CreditCaptured, saga), uow, elsewhere)
 
     [row] = await _rows(uow, "SELECT state, version FROM sagas WHERE order_id = :o", o=cmd.order_id)
     assert (row.state, row.version) == (State.COMPLETED.value, 4)
     history = await _rows(
-        uow, "SELECT cause FROM saga_history WHERE order_id = :o ORDER BY version", o=cmd.order_id
+        uow,
+        "SELECT state, cause FROM saga_history WHERE order_id = :o ORDER BY version",
+        o=cmd.order_id,
     )
-    assert [h.cause for h in history] == [
-        "PlaceOrder",
-        "CreditReserved",
-        "KeysIssued",
-        "ShipmentRecorded",
-        "CreditCaptured",
+    assert [(h.state, h.cause) for h in history] == [
+        ("accepted", "PlaceOrder"),
+        ("credit_reserved", "CreditReserved"),
+        ("keys_issued", "KeysIssued"),
+        ("billed", "CreditCaptured"),
+        ("completed", "CreditCaptured"),
     ]
     assert await _sent(uow, cmd) == [
         "ReserveCredit",
         "IssueKeys",
         "RecordShipment",
-        "CaptureCredit",
         "OrderCompleted",
     ]
-    assert len(here) == 0  # a completed saga is not kept
+    assert len(elsewhere) == 0  # a completed saga is not kept

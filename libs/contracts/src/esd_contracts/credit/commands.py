@@ -22,19 +22,6 @@ class ReserveCredit(Command):
     amount: Money = Field(description="Amount to hold, RUB")
 
 
-class CaptureCredit(Command):
-    """Turn an order's reservation into debt on a shipping document."""
-
-    CONTEXT: ClassVar[str] = "credit"
-
-    order_id: uuid.UUID = Field(description="Order whose reservation is captured")
-    partner_id: uuid.UUID = Field(description="Whose credit line")
-    amount: Money = Field(description="Amount to capture (the reservation's amount)")
-    document_number: str = Field(description="Shipping document the debt belongs to")
-    document_date: date = Field(description="The document's calendar day (Europe/Moscow)")
-    due_date: date = Field(description="When the document must be paid")
-
-
 class ReleaseCredit(Command):
     """Compensation: give an order's reservation back (vendor failed, order cancelled)."""
 

@@ -34,13 +34,17 @@ class CreditRefused(Event):
 
 
 class CreditCaptured(Event):
-    """The reservation became debt on a document."""
+    """The reservation became debt on the order's document: credit's answer to billing's
+    ``ShipmentRecorded``, and the saga's last step."""
 
     CONTEXT: ClassVar[str] = "credit"
 
     order_id: uuid.UUID = Field(description="Order captured")
     partner_id: uuid.UUID = Field(description="Whose credit line")
     amount: Money = Field(description="Debt added")
+    document_number: str | None = Field(
+        default=None, description="The shipping document the debt is on (the order's line)"
+    )
 
 
 class CreditReleased(Event):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.commands import (
-    CaptureCredit,
     ChargeSubscription,
     FinanceFeedReplayed,
     PostBankStatement,
@@ -38,9 +38,9 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
     async def on_reserve_credit(cmd: ReserveCredit) -> None:
         await handlers.reserve_credit(cmd, uow)
 
-    @consumes(router, "credit", CaptureCredit)
-    async def on_capture_credit(cmd: CaptureCredit) -> None:
-        await handlers.capture_credit(cmd, uow)
+    @consumes(router, "credit", ShipmentRecorded)
+    async def on_shipment_recorded(event: ShipmentRecorded) -> None:
+        await handlers.capture_credit(event, uow)
 
     @consumes(router, "credit", ReleaseCredit)
     async def on_release_credit(cmd: ReleaseCredit) -> None:

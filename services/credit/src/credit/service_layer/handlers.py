@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.commands import (
-    CaptureCredit,
     ChargeSubscription,
     ReleaseCredit,
     ReserveCredit,
@@ -107,9 +107,10 @@ def _reserved(cmd: ReserveCredit, amount: Decimal, now: datetime) -> CreditReser
     )
 
 
-async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
-    """Turn the held reservation into debt on the document; a repeat or stray capture is a no-op
-    that still answers, so the saga never waits forever."""
+async def capture_credit(cmd: ShipmentRecorded, uow: UnitOfWork) -> None:
+    """The order's line is on a document (billing's ``ShipmentRecorded``): turn its held
+    reservation into debt on that document. A repeat or stray capture is a no-op that still
+    answers, so the saga never waits forever."""
     now = uow.clock.now()
     async with uow.transaction(cmd.message_id) as tx:
         if tx.duplicate:
@@ -149,6 +150,7 @@ async def capture_credit(cmd: CaptureCredit, uow: UnitOfWork) -> None:
                 order_id=cmd.order_id,
                 partner_id=cmd.partner_id,
                 amount=amount,
+                document_number=cmd.document_number,
             )
         )
 

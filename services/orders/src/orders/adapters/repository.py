@@ -37,15 +37,17 @@ _INSERT = Statement(
 )
 _SELECT_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM sagas WHERE order_id = :order_id FOR UPDATE")
 _UPDATE = Statement(
-    # the transition and its history line in one round trip; the saga's start comes back for
-    # the duration metric of a saga that ends here
+    # the transition and its history lines (one for each state it passed, then its own) in one
+    # round trip; the saga's start comes back for the duration metric of a saga that ends here
     "WITH moved AS (UPDATE sagas SET state = :state, reason = :reason, "
     "document_number = :document_number, key_count = :key_count, completed_at = :completed_at, "
-    "sealed_keys = :sealed_keys, "
-    "version = version + 1, updated_at = :now WHERE order_id = :order_id AND version = :version "
+    "sealed_keys = :sealed_keys, version = version + :steps, updated_at = :now "
+    "WHERE order_id = :order_id AND version = :version "
     "RETURNING order_id, version, state, created_at), "
     "history AS (INSERT INTO saga_history (order_id, version, state, cause, at) "
-    "SELECT order_id, version, state, :cause, :now FROM moved) "
+    "SELECT moved.order_id, moved.version - :steps + passed.n, passed.state, :cause, :now "
+    "FROM moved, unnest(CAST(:passed AS text[])) WITH ORDINALITY AS passed(state, n) "
+    "UNION ALL SELECT order_id, version, state, :cause, :now FROM moved) "
     "SELECT created_at FROM moved"
 )
 
@@ -97,9 +99,12 @@ async def get_for_update(conn: AsyncConnection, order_id: uuid.UUID) -> OrderSag
 
 def save_at_commit(tx: Transaction, saga: OrderSaga, cause: str) -> None:
     """:func:`save` sent with the transaction's COMMIT (one round trip fewer per hop); a saga
-    changed concurrently fails the commit (a division by zero when no row moved)."""
+    changed concurrently fails the commit (a division by zero when no row moved). For a
+    transition through one state: only one that ends the saga passes others (:func:`save`)."""
     if saga.now.tzinfo is None:
         raise ValueError("the saga's clock must be timezone-aware")
+    if saga.passed:
+        raise ValueError("a transition that passed other states is saved with save()")
     texts = [saga.state.value, saga.reason, saga.document_number, saga.sealed_keys, cause]
     tag = dollar_tag(text for text in texts if text is not None)
 
@@ -128,9 +133,12 @@ def save_at_commit(tx: Transaction, saga: OrderSaga, cause: str) -> None:
 async def save(driver: Any, saga: OrderSaga, cause: str) -> datetime:
     """Persist a transition (guarded by the version read) and record it in the history;
     returns when the saga started."""
-    row = await _UPDATE.fetchrow(driver, {**_params(saga), "now": saga.now, "cause": cause})
+    passed = [state.value for state in saga.passed]
+    steps = len(passed) + 1
+    params = {**_params(saga), "now": saga.now, "cause": cause, "passed": passed, "steps": steps}
+    row = await _UPDATE.fetchrow(driver, params)
     if row is None:
         raise RuntimeError(f"saga {saga.order_id} changed concurrently")
-    saga.version += 1
+    saga.version += steps
     started: datetime = row["created_at"]
     return started

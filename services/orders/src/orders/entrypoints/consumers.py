@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from esd_contracts.billing.events import ShipmentRecorded
 from esd_contracts.credit.events import (
     CreditCaptured,
     CreditRefused,
@@ -45,10 +44,6 @@ def build_router(uow: UnitOfWork) -> RabbitRouter:
 
     @consumes(router, "orders", KeysFailed)
     async def on_keys_failed(event: KeysFailed) -> None:
-        await handlers.apply_reply(event, uow, memory)
-
-    @consumes(router, "orders", ShipmentRecorded)
-    async def on_shipment_recorded(event: ShipmentRecorded) -> None:
         await handlers.apply_reply(event, uow, memory)
 
     @consumes(router, "orders", CreditCaptured)

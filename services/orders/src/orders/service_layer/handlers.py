@@ -81,6 +81,7 @@ async def _apply(
                 order_id=str(order_id),
                 state=saga.state.value,
                 previous=before.value,
+                passed=[state.value for state in saga.passed],
                 cause=type(message).__name__,
             )
             if saga.state in FINAL and started is not None:  # once per order, by outcome

@@ -1,7 +1,7 @@
 """The baseline an order is measured against: a bare FastStream chain on the same machine.
 
 As many hops as one order's saga (gateway → orders → credit → orders → keys → orders → billing
-→ orders → credit → orders → gateway: 10 messages), each hop doing as many plain asyncpg
+→ credit → orders → gateway: 9 messages), each hop doing as many plain asyncpg
 transactions as the real hop does (inbox + effect + outbox in one, the relay's claim-and-delete
 in another: 2). No outbox, no inbox, no ORM, no validation beyond JSON: the ceiling of the stack.
 """
@@ -18,7 +18,7 @@ import asyncpg
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 from faststream.types import SendableMessage
 
-HOPS = 10
+HOPS = 9
 TRANSACTIONS_PER_HOP = 2
 
 

@@ -107,50 +107,50 @@ def _reserved(cmd: ReserveCredit, amount: Decimal, now: datetime) -> CreditReser
     )
 
 
-async def capture_credit(cmd: ShipmentRecorded, uow: UnitOfWork) -> None:
+async def capture_credit(event: ShipmentRecorded, uow: UnitOfWork) -> None:
     """The order's line is on a document (billing's ``ShipmentRecorded``): turn its held
     reservation into debt on that document. A repeat or stray capture is a no-op that still
     answers, so the saga never waits forever."""
     now = uow.clock.now()
-    async with uow.transaction(cmd.message_id) as tx:
+    async with uow.transaction(event.message_id) as tx:
         if tx.duplicate:
             return
         captured = await repository.capture(
             tx.driver,
-            order_id=cmd.order_id,
-            document_number=cmd.document_number,
-            document_date=cmd.document_date,
-            due_date=cmd.due_date,
+            order_id=event.order_id,
+            document_number=event.document_number,
+            document_date=event.document_date,
+            due_date=event.due_date,
             now=now,
         )
         if captured is not None:
             amount = captured.amount
-            if captured.amount != money(cmd.amount):
+            if captured.amount != money(event.amount):
                 log.warning(
                     "capture_amount_differs",
-                    order_id=str(cmd.order_id),
+                    order_id=str(event.order_id),
                     reserved=str(captured.amount),
-                    asked=str(cmd.amount),
+                    billed=str(event.amount),
                 )
             if captured.unallocated > 0:
                 await feed.publish(tx, await consume_unallocated(tx.conn, captured.partner_id, now))
         else:
-            existing = await repository.get_reservation(tx.conn, cmd.order_id)
+            existing = await repository.get_reservation(tx.conn, event.order_id)
             captured_before = existing is not None and existing.state is ReservationState.CAPTURED
             amount = existing.amount if existing is not None and captured_before else ZERO
             log.warning(
                 "capture_without_held_reservation",
-                order_id=str(cmd.order_id),
+                order_id=str(event.order_id),
                 state=None if existing is None else existing.state.value,
             )
         tx.publish(
             CreditCaptured(
-                correlation_id=cmd.correlation_id,
+                correlation_id=event.correlation_id,
                 occurred_at=now,
-                order_id=cmd.order_id,
-                partner_id=cmd.partner_id,
+                order_id=event.order_id,
+                partner_id=event.partner_id,
                 amount=amount,
-                document_number=cmd.document_number,
+                document_number=event.document_number,
             )
         )
 

@@ -225,7 +225,6 @@ class OrderSaga:
 
     def _on_captured_on_document(self, event: CreditCaptured) -> list[Message]:
         """Billing recorded the line and credit captured the reservation on its document."""
-        self.state = State.BILLED
         self.document_number = event.document_number
         self.passed.append(State.BILLED)
         return self._complete()

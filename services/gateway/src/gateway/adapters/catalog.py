@@ -18,6 +18,7 @@ from typing import Any
 
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_feeds.search import like_pattern, normalize, query_words, search_text
+from esd_platform.db import Db, Statement
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -121,7 +122,7 @@ async def upsert_price_rule(conn: AsyncConnection, event: PriceRuleChanged) -> b
     return bool(result.rowcount)
 
 
-_RULES_OF_PARTNER = text(
+_RULES_OF_PARTNER = Statement(
     "SELECT scope, owner_id, revision, adjustments, removed FROM price_rules "
     "WHERE (scope = 'partner' AND owner_id = :partner_id) OR (scope = 'distributor' AND "
     "owner_id = (SELECT d.partner_id FROM partners p JOIN partners d "
@@ -129,9 +130,9 @@ _RULES_OF_PARTNER = text(
 )
 
 
-async def partner_rules(conn: AsyncConnection, partner_id: uuid.UUID) -> PartnerRules:
+async def partner_rules(db: Db, partner_id: uuid.UUID) -> PartnerRules:
     """The rules that price this partner's products: its own and its distributor's."""
-    rows = (await conn.execute(_RULES_OF_PARTNER, {"partner_id": partner_id})).all()
+    rows = await _RULES_OF_PARTNER.all(db, {"partner_id": partner_id})
     own = next((r for r in rows if r.scope == "partner"), None)
     distributor = next((r for r in rows if r.scope == "distributor"), None)
     return PartnerRules(

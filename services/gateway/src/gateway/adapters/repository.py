@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from esd_contracts.catalog.events import ProductChanged
+from esd_platform.db import Db, Statement
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -202,11 +203,12 @@ async def upsert_product(conn: AsyncConnection, event: ProductChanged) -> bool:
     return bool(result.rowcount)
 
 
-_PRODUCT = text("SELECT * FROM products WHERE sku = :sku")
+_PRODUCT = Statement("SELECT * FROM products WHERE sku = :sku")
 
 
-async def product(conn: AsyncConnection, sku: str) -> Row[Any] | None:
-    return (await conn.execute(_PRODUCT, {"sku": sku})).first()
+async def product(db: Db, sku: str) -> Any:
+    """The product's replica row, or None (by attribute, on either connection)."""
+    return await _PRODUCT.first(db, {"sku": sku})
 
 
 def product_terms(row: Row[Any]) -> ProductTerms:
@@ -251,7 +253,7 @@ async def list_products(
 
 # -- orders -------------------------------------------------------------------------------------
 
-_INSERT_ORDER = text(
+_INSERT_ORDER = Statement(
     "INSERT INTO orders (id, partner_id, external_id, fingerprint, sku, name, quantity, "
     "unit_price, amount, vat_rate, vat_amount, test, fields, callback_url, created_at) "
     "VALUES (:id, :partner_id, :external_id, :fingerprint, :sku, :name, :quantity, "
@@ -262,7 +264,7 @@ _INSERT_ORDER = text(
 
 
 async def insert_order(
-    conn: AsyncConnection,
+    db: Db,
     *,
     order_id: uuid.UUID,
     partner_id: uuid.UUID,
@@ -275,34 +277,33 @@ async def insert_order(
     test: bool,
     callback_url: str | None,
     created_at: datetime,
-) -> Row[Any] | None:
-    """Insert a pending order; None when the partner already has this ``external_id``.
+) -> Any:
+    """Insert a pending order: its row, or None when the partner already has this
+    ``external_id``.
 
     The unique constraint decides between racing requests: the loser waits for the winner's
     commit and then finds its row.
     """
-    return (
-        await conn.execute(
-            _INSERT_ORDER,
-            {
-                "id": order_id,
-                "partner_id": partner_id,
-                "external_id": external_id,
-                "fingerprint": fingerprint,
-                "sku": sku,
-                "name": name,
-                "quantity": quantity,
-                "unit_price": priced.unit_price,
-                "amount": priced.amount,
-                "vat_rate": priced.vat_rate,
-                "vat_amount": priced.vat_amount,
-                "test": test,
-                "fields": json.dumps(priced.fields),
-                "callback_url": callback_url,
-                "created_at": created_at,
-            },
-        )
-    ).first()
+    return await _INSERT_ORDER.first(
+        db,
+        {
+            "id": order_id,
+            "partner_id": partner_id,
+            "external_id": external_id,
+            "fingerprint": fingerprint,
+            "sku": sku,
+            "name": name,
+            "quantity": quantity,
+            "unit_price": priced.unit_price,
+            "amount": priced.amount,
+            "vat_rate": priced.vat_rate,
+            "vat_amount": priced.vat_amount,
+            "test": test,
+            "fields": json.dumps(priced.fields),
+            "callback_url": callback_url,
+            "created_at": created_at,
+        },
+    )
 
 
 _ORDER_BY_EXTERNAL = text(
@@ -362,7 +363,7 @@ async def list_orders(
     return (await conn.execute(text(sql), params)).all()
 
 
-_FINALIZE = text(
+_FINALIZE = Statement(
     "WITH final AS (UPDATE orders SET status = :status, reason = :reason, "
     "completed_at = :completed_at, document_number = coalesce(:document_number, document_number), "
     "sealed_keys = :sealed_keys WHERE id = :id AND status = 'pending' RETURNING *) "
@@ -374,7 +375,7 @@ _FINALIZE = text(
 
 
 async def finalize_order(
-    conn: AsyncConnection,
+    db: Db,
     order_id: uuid.UUID,
     status: str,
     *,
@@ -382,22 +383,20 @@ async def finalize_order(
     completed_at: datetime | None = None,
     document_number: str | None = None,
     sealed_keys: str | None = None,
-) -> Row[Any] | None:
+) -> Any:
     """pending → a final status, once (the order as it now is, its waiters and balance readers
     notified on commit); a later or repeated outcome changes nothing (None)."""
-    return (
-        await conn.execute(
-            _FINALIZE,
-            {
-                "id": order_id,
-                "status": status,
-                "reason": reason,
-                "completed_at": completed_at,
-                "document_number": document_number,
-                "sealed_keys": sealed_keys,
-            },
-        )
-    ).first()
+    return await _FINALIZE.first(
+        db,
+        {
+            "id": order_id,
+            "status": status,
+            "reason": reason,
+            "completed_at": completed_at,
+            "document_number": document_number,
+            "sealed_keys": sealed_keys,
+        },
+    )
 
 
 async def mark_cancel_refused(conn: AsyncConnection, order_id: uuid.UUID) -> None:

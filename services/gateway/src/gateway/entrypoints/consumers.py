@@ -51,7 +51,7 @@ def build_router(
             if tx.duplicate:
                 return
             # waiters wake and the partner's balance is read again once this commits
-            row = await repository.finalize_order(tx.conn, order_id, status, **values)  # type: ignore[arg-type]
+            row = await repository.finalize_order(tx.driver, order_id, status, **values)  # type: ignore[arg-type]
             if row is not None:
                 # the partner's callback commits with the outcome, or not at all
                 await stage_callback(tx.conn, order_id, uow.clock.now(), row=row)

@@ -33,6 +33,7 @@ from esd_contracts.catalog.events import PriceAdjustment, PriceRuleChanged
 from esd_feeds.etag import etag_matches, feed_etag
 from esd_feeds.offers import Offer, RequiredFieldSpec, Shop, categories_from_paths
 from esd_feeds.writers import MEDIA_TYPES, write_feed
+from esd_platform.db import Db
 from esd_platform.logging import get_logger
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,11 +65,9 @@ FeedFormat = Literal["json", "xml", "commerceml", "yml", "csv"]
 # -- partner prices -----------------------------------------------------------------------------
 
 
-async def partner_terms(
-    conn: AsyncConnection, partner_id: uuid.UUID, product_row: Row[Any]
-) -> ProductTerms:
+async def partner_terms(db: Db, partner_id: uuid.UUID, product_row: Row[Any]) -> ProductTerms:
     """What order intake needs of a product, at this partner's price."""
-    rules = await store.partner_rules(conn, partner_id)
+    rules = await store.partner_rules(db, partner_id)
     terms = repository.product_terms(product_row)
     return dataclasses.replace(terms, unit_price=rules.price(product_row))
 

@@ -63,12 +63,13 @@ async def place_order(
     order_id = order_id or uuid.uuid4()
     now = service.clock.now()
     async with service.uow.transaction() as tx:
-        product_row = await repository.product(tx.conn, request.sku)
+        # the statements every order runs go on the driver itself (esd_platform.db.Statement)
+        product_row = await repository.product(tx.driver, request.sku)
         # the partner's price (its own rule, then its distributor's) is fixed here, at acceptance
         terms = (
             None
             if product_row is None
-            else await catalog.partner_terms(tx.conn, partner_id, product_row)
+            else await catalog.partner_terms(tx.driver, partner_id, product_row)
         )
         try:
             priced = accept(request, terms)
@@ -82,7 +83,7 @@ async def place_order(
             return _replay(existing, print_)
         assert product_row is not None
         row = await repository.insert_order(
-            tx.conn,
+            tx.driver,
             order_id=order_id,
             partner_id=partner_id,
             external_id=request.external_id,

@@ -66,6 +66,7 @@ async def test_first_and_all_run_on_either_connection_inside_its_transaction() -
             # on the driver: directly, inside the transaction the caller began there
             async with engine.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
+                assert driver is not None
                 async with driver.transaction():
                     assert (await insert.first(driver, {"n": 2}))["n"] == 2
                 for db in (conn, driver):

@@ -296,14 +296,18 @@ def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
 
 
 def show_cpu(before: dict[str, float], after: dict[str, float], orders: float) -> None:
-    """Milliseconds of CPU per completed order, per process."""
+    """Milliseconds of CPU per completed order, per process, and each one's share of the total.
+
+    The VM's speed swings by a fifth within minutes and scales every process alike, so to
+    compare two versions of one part, compare its share over alternated runs, not its
+    milliseconds (bench/RESULTS.md, session 13)."""
     spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    whole = sum(spent.values()) or 1.0
     parts = "  ".join(
-        f"{name}={seconds * 1000 / orders:.1f}"
+        f"{name}={seconds * 1000 / orders:.1f} ({100 * seconds / whole:.0f}%)"
         for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
     )
-    total = sum(spent.values()) * 1000 / orders
-    print(f"  cpu ms/order: total={total:.1f}  {parts}", flush=True)
+    print(f"  cpu ms/order: total={whole * 1000 / orders:.1f}  {parts}", flush=True)
 
 
 def show(name: str, figures: dict[str, float]) -> None:

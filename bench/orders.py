@@ -97,7 +97,9 @@ def stop_platform(children: list[subprocess.Popen[bytes]], sig: int = signal.SIG
             os.killpg(child.pid, signal.SIGKILL)
 
 
-async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str, str], str]:
+async def prepare(
+    http: httpx.AsyncClient, database_url: str, partners: int = 1
+) -> tuple[list[dict[str, str]], str]:
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -109,40 +111,13 @@ async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str,
             raise SystemExit("platform did not become ready")
         await asyncio.sleep(0.5)
     ops = {"Authorization": f"Bearer {OPS_TOKEN}"}
-    application = await http.post(
-        "/api/v1/applications",
-        json={
-            "company_name": "ООО «Бенчмарк»",
-            "inn": "7707083893",
-            "email": "b@example.ru",
-            "region": "Москва",
-        },
+    partners_headers = await asyncio.gather(
+        *(live_partner(http, ops, index) for index in range(partners))
     )
-    approved = (
-        await http.post(
-            f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
-            headers=ops,
-        )
-    ).json()
-    pid = approved["partner_id"]
-    contract = {"number": "B-1", "date": "2026-01-01"}
-    await http.post(f"/api/v1/admin/partners/{pid}/contract-signed", json=contract, headers=ops)
-    await http.post(f"/api/v1/admin/partners/{pid}/go-live", headers=ops)
-    await http.put(
-        f"/api/v1/admin/partners/{pid}/credit",
-        json={"limit": "1000000000.00", "term_days": 15},
-        headers=ops,
-    )
-    headers = {"Authorization": f"Bearer {approved['api_key']}"}
-    while True:  # the credit line and the catalog replica arrive over the bus
-        balance = await http.get("/api/v1/balance", headers=headers)
+    headers = partners_headers[0]
+    while True:  # the catalog replica arrives over the bus
         products = await http.get("/api/v1/catalog/products?limit=100", headers=headers)
-        if (
-            balance.status_code == 200
-            and balance.json()["limit"] == "1000000000.00"
-            and products.status_code == 200
-            and products.json()["items"]
-        ):
+        if products.status_code == 200 and products.json()["items"]:
             break
         await asyncio.sleep(0.5)
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
@@ -176,7 +151,50 @@ async def prepare(http: httpx.AsyncClient, database_url: str) -> tuple[dict[str,
         and Decimal(p["price"]) < 10000
         and p["sku"] in generated
     )
-    return headers, sku
+    return list(partners_headers), sku
+
+
+def valid_inn(index: int) -> str:
+    """A ten-digit ИНН with its control digit, different for each ``index``."""
+    digits = [int(c) for c in f"77{index:07d}"]
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    control = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11 % 10
+    return "".join(map(str, digits)) + str(control)
+
+
+async def live_partner(http: httpx.AsyncClient, ops: dict[str, str], index: int) -> dict[str, str]:
+    """Apply, approve, sign, go live and raise the credit limit: a partner that can order at
+    full speed for the whole run; returns its API key's headers once its credit line is up."""
+    application = await http.post(
+        "/api/v1/applications",
+        json={
+            "company_name": f"ООО «Бенчмарк {index + 1}»",
+            "inn": valid_inn(index),
+            "email": f"b{index}@example.ru",
+            "region": "Москва",
+        },
+    )
+    approved = (
+        await http.post(
+            f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
+            headers=ops,
+        )
+    ).json()
+    pid = approved["partner_id"]
+    contract = {"number": f"B-{index + 1}", "date": "2026-01-01"}
+    await http.post(f"/api/v1/admin/partners/{pid}/contract-signed", json=contract, headers=ops)
+    await http.post(f"/api/v1/admin/partners/{pid}/go-live", headers=ops)
+    await http.put(
+        f"/api/v1/admin/partners/{pid}/credit",
+        json={"limit": "1000000000.00", "term_days": 15},
+        headers=ops,
+    )
+    headers = {"Authorization": f"Bearer {approved['api_key']}"}
+    while True:  # the credit line arrives over the bus
+        balance = await http.get("/api/v1/balance", headers=headers)
+        if balance.status_code == 200 and balance.json()["limit"] == "1000000000.00":
+            return headers
+        await asyncio.sleep(0.5)
 
 
 async def one_order(
@@ -226,7 +244,7 @@ def shop(connections: int) -> aiohttp.ClientSession:
 
 async def fixed_rate(
     shops: list[aiohttp.ClientSession],
-    headers: dict[str, str],
+    partners: list[dict[str, str]],
     sku: str,
     rate: float,
     seconds: float,
@@ -238,22 +256,27 @@ async def fixed_rate(
         if delay > 0:
             await asyncio.sleep(delay)
         shop = shops[index % len(shops)]
+        headers = partners[index % len(partners)]
         tasks.append(asyncio.create_task(one_order(shop, headers, sku)))
     results = await asyncio.gather(*tasks)
     return summary([r[0] for r in results], [r[1] for r in results], time.perf_counter() - started)
 
 
 async def full_speed(
-    http: aiohttp.ClientSession, headers: dict[str, str], sku: str, total: int, concurrency: int
+    http: aiohttp.ClientSession,
+    partners: list[dict[str, str]],
+    sku: str,
+    total: int,
+    concurrency: int,
 ) -> dict[str, float]:
     semaphore = asyncio.Semaphore(concurrency)
 
-    async def limited() -> tuple[float, str]:
+    async def limited(headers: dict[str, str]) -> tuple[float, str]:
         async with semaphore:
             return await one_order(http, headers, sku)
 
     started = time.perf_counter()
-    results = await asyncio.gather(*(limited() for _ in range(total)))
+    results = await asyncio.gather(*(limited(partners[i % len(partners)]) for i in range(total)))
     return summary([r[0] for r in results], [r[1] for r in results], time.perf_counter() - started)
 
 
@@ -322,6 +345,13 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--extra-keys-workers", type=int, default=0)
     parser.add_argument(
+        "--partners",
+        type=int,
+        default=1,
+        help="orders spread round-robin over this many partners (1: every order on one credit "
+        "line and one day's document)",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="record a py-spy profile of every process into this folder"
     )
     parser.add_argument("--no-baseline", action="store_true")
@@ -343,16 +373,16 @@ async def main() -> None:
             async with contextlib.AsyncExitStack() as stack:
                 setup = httpx.AsyncClient(base_url=BASE, timeout=60)
                 await stack.enter_async_context(setup)
-                headers, sku = await prepare(setup, settings.database_url)
+                partners, sku = await prepare(setup, settings.database_url, args.partners)
                 http = await stack.enter_async_context(shop(args.concurrency * 2))
                 shops = [await stack.enter_async_context(shop(0)) for _ in range(SHOPS)]
-                await full_speed(http, headers, sku, 200, 16)  # warm-up
+                await full_speed(http, partners, sku, 200, 16)  # warm-up
                 before = cpu_seconds(children)
-                fixed = await fixed_rate(shops, headers, sku, args.rate, args.seconds)
+                fixed = await fixed_rate(shops, partners, sku, args.rate, args.seconds)
                 show(f"fixed {args.rate:g}/s x {args.seconds:g}s", fixed)
                 show_cpu(before, cpu_seconds(children), fixed["completed"])
                 before = cpu_seconds(children)
-                full = await full_speed(http, headers, sku, args.full, args.concurrency)
+                full = await full_speed(http, partners, sku, args.full, args.concurrency)
                 show(f"full speed c={args.concurrency}", full)
                 show_cpu(before, cpu_seconds(children), full["completed"])
         finally:

@@ -130,7 +130,8 @@ async def measure_gateway(
         processes = start_platform(settings)
         try:
             async with httpx.AsyncClient(base_url=BASE, timeout=60) as http:
-                headers, sku = await prepare(http, settings.database_url)
+                partners, sku = await prepare(http, settings.database_url)
+                headers = partners[0]
                 order_id = await completed_order(http, headers, sku)
             health = await asyncio.to_thread(wrk, f"{BASE}/health", {}, *run)
             balance = await asyncio.to_thread(wrk, f"{BASE}/api/v1/balance", headers, *run)

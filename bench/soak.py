@@ -234,7 +234,8 @@ async def run(args: argparse.Namespace) -> bool:
         try:
             limits = httpx.Limits(max_connections=args.concurrency * 2 + 4)
             async with httpx.AsyncClient(base_url=BASE, timeout=60, limits=limits) as http:
-                headers, sku = await prepare(http, settings.database_url)
+                partners, sku = await prepare(http, settings.database_url)
+                headers = partners[0]
                 load_before = os.getloadavg()
                 print(
                     f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}; "

@@ -24,8 +24,9 @@ run: setup ## run every service and the gateway; prints URL, ops token, demo API
 	$(BIN)/esd run
 
 # two workers, a test file each at a time: every test platform has its own database and vhost,
-# and most of a test's time is waiting on messages, so the two cores are used twice as well
-PYTEST_WORKERS ?= 2
+# and most of a test's time is waiting on messages, so the two cores are used twice as well.
+# `auto` asks conftest.py, which runs one where PostgreSQL's max_connections is too low for two
+PYTEST_WORKERS ?= auto
 
 test: setup ## run the whole test suite (needs PostgreSQL and RabbitMQ, see README)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile

@@ -61,6 +61,40 @@ def _owner_alive(name: str) -> bool:
     return True
 
 
+FULL_SUITE_CONNECTIONS = 200
+"""PostgreSQL connections the suite's two workers need, with room to spare: each runs a test
+platform of its own, in which every service keeps a pool and the gateway three times as many
+(``db_pool_size``). Sampled every 0.5 s through whole runs (2026-11-28): two workers peaked at
+96 client connections, one at 76; Debian's default of 100 leaves 97 to clients."""
+
+
+def suite_workers(max_connections: int | None) -> int:
+    """Test files the suite runs at once (pytest-xdist workers): two, or one where PostgreSQL
+    allows fewer than :data:`FULL_SUITE_CONNECTIONS` (Debian's default 100 holds one test
+    platform's pools, not two). ``None`` (the server did not answer): two; the tests then fail
+    on the database with its own error."""
+    if max_connections is not None and max_connections < FULL_SUITE_CONNECTIONS:
+        return 1
+    return 2
+
+
+def server_max_connections(settings: PlatformSettings | None = None) -> int | None:
+    """The PostgreSQL server's ``max_connections``, or ``None`` when it cannot be asked."""
+    settings = settings or PlatformSettings()
+
+    async def ask() -> int:
+        conn = await asyncpg.connect(**admin_connect_args(settings), timeout=5)
+        try:
+            return int(await conn.fetchval("SHOW max_connections"))
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(ask())
+    except (OSError, asyncpg.PostgresError, TimeoutError, ValueError):
+        return None
+
+
 def sweep_test_vhosts() -> None:
     """Delete test vhosts left by earlier runs (killed or timed out) whose process is gone."""
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"

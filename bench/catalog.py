@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 from esd_platform.testing import isolated_settings
-from orders import stop_platform
+from orders import approved_partner, stop_platform
 
 OPS_TOKEN = "bench-ops-token"
 PORT = int(os.environ.get("ESD_BENCH_PORT", "18081"))
@@ -101,21 +101,7 @@ async def prepare(http: httpx.AsyncClient, database_url: str) -> dict[str, str]:
         if time.monotonic() > deadline:
             raise SystemExit("gateway did not start")
         await asyncio.sleep(0.5)
-    application = await http.post(
-        "/api/v1/applications",
-        json={
-            "company_name": "ООО «Бенчмарк»",
-            "inn": "7707083893",
-            "email": "b@example.ru",
-            "region": "Москва",
-        },
-    )
-    approved = (
-        await http.post(
-            f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
-            headers=OPS,
-        )
-    ).json()
+    approved = await approved_partner(http, OPS)
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
     try:
         while True:

@@ -165,9 +165,11 @@ def valid_inn(index: int) -> str:
     return "".join(map(str, digits)) + str(control)
 
 
-async def live_partner(http: httpx.AsyncClient, ops: dict[str, str], index: int) -> dict[str, str]:
-    """Apply, approve, sign, go live and raise the credit limit: a partner that can order at
-    full speed for the whole run; returns its API key's headers once its credit line is up."""
+async def approved_partner(
+    http: httpx.AsyncClient, ops: dict[str, str], index: int = 0
+) -> dict[str, Any]:
+    """Apply and approve bench partner ``index``; returns the approval (``partner_id``,
+    ``api_key``)."""
     application = await http.post(
         "/api/v1/applications",
         json={
@@ -177,12 +179,18 @@ async def live_partner(http: httpx.AsyncClient, ops: dict[str, str], index: int)
             "region": "Москва",
         },
     )
-    approved = (
-        await http.post(
-            f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
-            headers=ops,
-        )
-    ).json()
+    approval = await http.post(
+        f"/api/v1/admin/applications/{application.json()['application_id']}/approve",
+        headers=ops,
+    )
+    approved: dict[str, Any] = approval.json()
+    return approved
+
+
+async def live_partner(http: httpx.AsyncClient, ops: dict[str, str], index: int) -> dict[str, str]:
+    """Apply, approve, sign, go live and raise the credit limit: a partner that can order at
+    full speed for the whole run; returns its API key's headers once its credit line is up."""
+    approved = await approved_partner(http, ops, index)
     pid = approved["partner_id"]
     contract = {"number": f"B-{index + 1}", "date": "2026-01-01"}
     await http.post(f"/api/v1/admin/partners/{pid}/contract-signed", json=contract, headers=ops)

@@ -10,6 +10,7 @@ from esd_feeds.search import (
     like_pattern,
     matches,
     normalize,
+    query_terms,
 )
 
 
@@ -31,6 +32,34 @@ class TestSearch:
 
     def test_like_pattern_escapes_wildcards(self) -> None:
         assert like_pattern("100%_x\\") == "%100\\%\\_x\\\\%"
+
+
+class TestBrandSpellings:
+    """A partner types a brand in either alphabet: the catalog spells Kaspersky in Latin and
+    1С with a Cyrillic С."""
+
+    def test_a_russian_spelling_finds_a_latin_brand(self) -> None:
+        kis = ("KL-KIS", "Kaspersky Internet Security", "Kaspersky")
+        assert matches("касперский", *kis)
+        assert matches("Касперского internet", *kis)  # with a case ending
+        assert matches("касп", *kis)  # the start of it, as a partner types
+        assert matches("майкрософт", "MS-O365", "Microsoft 365", "Microsoft")
+
+    def test_a_latin_spelling_finds_a_cyrillic_brand(self) -> None:
+        assert matches("1c бухгалтерия", "BUH-BASE", "1С:Бухгалтерия 8", "1С")  # Latin c
+        assert matches("kaspersky", "X", "Антивирус Касперского", "Лаборатория Касперского")
+        assert matches("drweb", "DRW-SS", "Security Space", "Доктор Веб")
+
+    def test_every_word_is_still_required(self) -> None:
+        kis = ("KL-KIS", "Kaspersky Internet Security", "Kaspersky")
+        assert not matches("касперский total", *kis)
+        assert not matches("есет", *kis)
+
+    def test_only_a_word_that_names_the_brand_is_widened(self) -> None:
+        assert query_terms("1c-buh") == [("1c-buh",)]  # an sku: taken as typed
+        assert query_terms("касперскийхх") == [("касперскийхх",)]  # more than a case ending
+        assert query_terms("kas") == [("kas",)]  # too short to finish typing
+        assert query_terms("office ёлка") == [("office",), ("елка",)]
 
 
 class TestCursor:

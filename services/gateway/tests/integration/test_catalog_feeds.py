@@ -563,6 +563,11 @@ class TestProducts:
             ("ЁЖИК", {"YO-ELKA"}),
             ("drw-ss", {"DRW-SS-1Y"}),
             ("100%_", set()),
+            # a brand in the other alphabet (esd_feeds.search.BRAND_SPELLINGS)
+            ("касперский", {"KL-KIS-1Y", "KL-KTS-1Y", "KL-OLD-2020"}),
+            ("Касперского total", {"KL-KTS-1Y"}),
+            ("майкрософт", {"MS-O365-1M"}),
+            ("drweb", {"DRW-SS-1Y"}),
         ],
     )
     async def test_search_over_name_sku_and_vendor(

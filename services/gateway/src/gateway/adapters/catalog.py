@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
-from esd_feeds.search import like_pattern, normalize, query_words, search_text
+from esd_feeds.search import like_pattern, normalize, query_terms, search_text
 from esd_platform.db import Db, Statement
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -181,9 +181,12 @@ async def search_products(
     if kind:
         clauses.append("kind = :kind")
         params["kind"] = kind
-    for index, word in enumerate(query_words(q or "")):
-        clauses.append(f"search_text LIKE :w{index} ESCAPE '\\'")
-        params[f"w{index}"] = like_pattern(word)
+    for index, terms in enumerate(query_terms(q or "")):
+        names = [f"w{index}_{alternative}" for alternative in range(len(terms))]
+        clauses.append(
+            "(" + " OR ".join(f"search_text LIKE :{name} ESCAPE '\\'" for name in names) + ")"
+        )
+        params.update({name: like_pattern(term) for name, term in zip(names, terms, strict=True)})
     if after_sku is not None:
         clauses.append("sku > :after")
         params["after"] = after_sku

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from esd_contracts.catalog.events import ProductChanged
 from esd_platform.db import Db, Statement
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -164,44 +163,6 @@ async def partner_by_key_hash(conn: AsyncConnection, key_hash: str) -> Row[Any] 
 
 
 # -- product replica ----------------------------------------------------------------------------
-
-_UPSERT_PRODUCT = text(
-    "INSERT INTO products (sku, revision, name, vendor, version, category, kind, base_price, "
-    "vat_rate, required_fields, download_url, key_source, active, updated_at) VALUES (:sku, "
-    ":revision, :name, :vendor, :version, :category, :kind, :base_price, :vat_rate, "
-    "CAST(:required_fields AS jsonb), :download_url, :key_source, :active, :updated_at) "
-    "ON CONFLICT (sku) DO UPDATE SET revision = excluded.revision, name = excluded.name, "
-    "vendor = excluded.vendor, version = excluded.version, category = excluded.category, "
-    "kind = excluded.kind, base_price = excluded.base_price, vat_rate = excluded.vat_rate, "
-    "required_fields = excluded.required_fields, download_url = excluded.download_url, "
-    "key_source = excluded.key_source, active = excluded.active, "
-    "updated_at = excluded.updated_at WHERE products.revision < excluded.revision"
-)
-
-
-async def upsert_product(conn: AsyncConnection, event: ProductChanged) -> bool:
-    """Apply a product change unless the replica holds the same or a newer revision."""
-    result = await conn.execute(
-        _UPSERT_PRODUCT,
-        {
-            "sku": event.sku,
-            "revision": event.revision,
-            "name": event.name,
-            "vendor": event.vendor,
-            "version": event.version,
-            "category": event.category,
-            "kind": event.kind,
-            "base_price": event.base_price,
-            "vat_rate": event.vat_rate,
-            "required_fields": json.dumps([f.model_dump() for f in event.required_fields]),
-            "download_url": event.download_url,
-            "key_source": event.key_source,
-            "active": event.active,
-            "updated_at": event.occurred_at,
-        },
-    )
-    return bool(result.rowcount)
-
 
 _PRODUCT = Statement("SELECT * FROM products WHERE sku = :sku")
 

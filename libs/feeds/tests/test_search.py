@@ -27,6 +27,13 @@ class TestSearch:
         assert matches("петр", "X", "Пётр Первый. Аудиокнига", "ЛитРес")
         assert normalize("  ЁЛКА  Зелёная ") == "елка зеленая"
 
+    def test_a_category_name_finds_its_products(self) -> None:
+        path = ("Безопасность", "Антивирусы")
+        kis = ("KL-KIS", "Kaspersky Internet Security", "Kaspersky")
+        assert matches("антивирус", *kis, path)
+        assert matches("безопасность kaspersky", *kis, path)
+        assert not matches("антивирус", *kis)  # without its categories
+
     def test_empty_query_matches_everything(self) -> None:
         assert matches("   ", "A", "B", "C")
 

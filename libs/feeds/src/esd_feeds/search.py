@@ -1,5 +1,6 @@
 """Catalog search and paging the same way everywhere: case-insensitive in Russian and English,
-'ё' as 'е', every word of the query must appear in the sku, name or vendor; a brand may be
+'ё' as 'е', every word of the query must appear in the sku, name, vendor or the names of the
+product's categories ('антивирус' finds the antivirus products); a brand may be
 typed in either alphabet (:data:`BRAND_SPELLINGS`: 'касперского' finds Kaspersky, '1c' with a
 Latin c finds 1С); keyset cursors by sku, so paging stays stable while products are added or
 changed.
@@ -15,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 
 _SPACES = re.compile(r"\s+")
 
@@ -24,9 +26,10 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text.casefold().replace("ё", "е")).strip()
 
 
-def search_text(sku: str, name: str, vendor: str) -> str:
-    """What a query is matched against."""
-    return normalize(f"{sku} {name} {vendor}")
+def search_text(sku: str, name: str, vendor: str, categories: Sequence[str] = ()) -> str:
+    """What a query is matched against; ``categories``: the names on the product's category
+    path, root first."""
+    return normalize(" ".join((sku, name, vendor, *categories)))
 
 
 def query_words(query: str) -> list[str]:
@@ -97,10 +100,10 @@ def _names(word: str, spelling: str) -> bool:
     return len(word) >= _TYPED and spelling.startswith(word)
 
 
-def matches(query: str, sku: str, name: str, vendor: str) -> bool:
-    """Every word of ``query`` (or another spelling of it) occurs in the product's sku, name or
-    vendor."""
-    haystack = search_text(sku, name, vendor)
+def matches(query: str, sku: str, name: str, vendor: str, categories: Sequence[str] = ()) -> bool:
+    """Every word of ``query`` (or another spelling of it) occurs in the product's sku, name,
+    vendor or categories."""
+    haystack = search_text(sku, name, vendor, categories)
     return all(any(term in haystack for term in terms) for terms in query_terms(query))
 
 

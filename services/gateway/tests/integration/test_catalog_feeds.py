@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from esd_contracts.catalog.events import CategoryRef, PriceAdjustment, PriceRuleChanged
+from gateway.adapters.catalog import refresh_search_text
 from gateway.adapters.feed_cache import cache_for
 from gateway.runtime import Gateway
 from lxml import etree
+from sqlalchemy import text
 
 from services.gateway.tests.integration.helpers import (
     OPS,
@@ -568,6 +570,11 @@ class TestProducts:
             ("Касперского total", {"KL-KTS-1Y"}),
             ("майкрософт", {"MS-O365-1M"}),
             ("drweb", {"DRW-SS-1Y"}),
+            # the names on a product's category path
+            ("антивирусы доктор", {"DRW-SS-1Y"}),
+            ("безопасность total", {"KL-KTS-1Y"}),
+            ("офис", {"MS-O365-1M", "1C-BUH-BASE"}),
+            ("графика", {"YO-ELKA"}),  # a category name without a path
         ],
     )
     async def test_search_over_name_sku_and_vendor(
@@ -575,6 +582,20 @@ class TestProducts:
     ) -> None:
         page = await products(world, world.plain, q=q, limit=500)
         assert {i["sku"] for i in page["items"]} == skus
+
+    async def test_a_migration_writes_every_products_search_text_again(self, world: World) -> None:
+        """What 0009_search_categories runs on a replica written before categories were
+        searched: the rows' search text from then, without the category names."""
+        engine = world.gateway.service.engine
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE products SET search_text = lower(sku)"))
+            replicated = (await conn.execute(text("SELECT count(*) FROM products"))).scalar()
+        assert not (await products(world, world.plain, q="антивирусы доктор"))["items"]
+        async with engine.begin() as conn:
+            refreshed = await conn.run_sync(refresh_search_text)
+        assert refreshed == replicated
+        found = await products(world, world.plain, q="антивирусы доктор")
+        assert [i["sku"] for i in found["items"]] == ["DRW-SS-1Y"]
 
     async def test_vendor_and_kind_filters(self, world: World) -> None:
         by_name = await products(world, world.plain, vendor="ДОКТОР ВЕБ")

@@ -19,7 +19,7 @@ from typing import Any
 from esd_contracts.catalog.events import PriceRuleChanged, ProductChanged
 from esd_feeds.search import like_pattern, normalize, query_terms, search_text
 from esd_platform.db import Db, Statement
-from sqlalchemy import Row, text
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.pricing import PartnerRules, rule_of
@@ -88,10 +88,34 @@ async def upsert_product(conn: AsyncConnection, event: ProductChanged) -> bool:
             "vat_basis": event.vat_basis,
             "predecessor_sku": event.predecessor_sku,
             "vendor_key": normalize(event.vendor),
-            "search_text": search_text(event.sku, event.name, event.vendor),
+            "search_text": search_text(
+                event.sku, event.name, event.vendor, [node["name"] for node in path]
+            ),
         },
     )
     return bool(result.rowcount)
+
+
+def refresh_search_text(conn: Connection) -> int:
+    """Write every replicated product's ``search_text`` again, as :func:`upsert_product` now
+    would (a migration's step when what is searched changes); returns how many rows. Sync: a
+    migration's connection."""
+    rows = conn.execute(
+        text("SELECT sku, name, vendor, category_path::text AS path FROM products")
+    ).all()
+    values = [
+        {
+            "sku": row.sku,
+            "search_text": search_text(
+                row.sku, row.name, row.vendor, [node["name"] for node in json.loads(row.path)]
+            ),
+        }
+        for row in rows
+    ]
+    if values:
+        update = text("UPDATE products SET search_text = :search_text WHERE sku = :sku")
+        conn.execute(update, values)
+    return len(values)
 
 
 # -- price rules --------------------------------------------------------------------------------

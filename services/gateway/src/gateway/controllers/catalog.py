@@ -63,9 +63,10 @@ class CatalogController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> ProductList:
-        """``q``: every word must occur in the sku, name or vendor (any case, Russian or
-        English, 'ё' = 'е'). Pages are ordered by sku and continue after the cursor's sku, so
-        paging stays stable while products are added or changed."""
+        """``q``: every word must occur in the sku, name, vendor or a category's name (any
+        case, Russian or English, 'ё' = 'е'; a brand in either alphabet). Pages are ordered by
+        sku and continue after the cursor's sku, so paging stays stable while products are
+        added or changed."""
         after = decode_cursor(cursor) if cursor else None
         async with gateway.service.engine.connect() as conn:
             rules = await catalog.rules_of(conn, partner.partner_id)
